@@ -1,0 +1,16 @@
+/** One suite: unit specs beside the code, database suites in test/. See test/setup for the database. */
+module.exports = {
+  rootDir: '.',
+  moduleFileExtensions: ['ts', 'js', 'json'],
+  testRegex: '(libs|apps|test|scripts)/.*\\.(spec|e2e-spec)\\.ts$',
+  testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.jest.json' }] },
+  moduleNameMapper: {
+    '^@app/tenancy$': '<rootDir>/libs/tenancy/src',
+    '^@app/dev-postgres$': '<rootDir>/libs/dev-postgres/src',
+  },
+  testEnvironment: 'node',
+  globalSetup: '<rootDir>/test/setup/global-setup.ts',
+  globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
+  testTimeout: 60000,
+};

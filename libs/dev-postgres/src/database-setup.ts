@@ -1,0 +1,103 @@
+import { Client } from 'pg';
+
+/** Names and passwords of the two roles every environment uses. */
+export interface DatabaseRoles {
+  owner: string;
+  ownerPassword: string;
+  app: string;
+  appPassword: string;
+}
+
+/** The roles of the demo and the tests; overridable through the environment. */
+export function defaultRoles(env: NodeJS.ProcessEnv = process.env): DatabaseRoles {
+  return {
+    owner: env.OWNER_DB_ROLE ?? 'tenancy_owner',
+    ownerPassword: env.OWNER_DB_PASSWORD ?? 'tenancy_owner_dev_password',
+    app: env.APP_DB_ROLE ?? 'app_user',
+    appPassword: env.APP_DB_PASSWORD ?? 'app_user_dev_password',
+  };
+}
+
+/** Returns `url` with another user, password and/or database. */
+export function withCredentials(
+  url: string,
+  change: { user?: string; password?: string; database?: string },
+): string {
+  const u = new URL(url);
+  if (change.user !== undefined) u.username = encodeURIComponent(change.user);
+  if (change.password !== undefined) u.password = encodeURIComponent(change.password);
+  if (change.database !== undefined) u.pathname = `/${encodeURIComponent(change.database)}`;
+  return u.toString();
+}
+
+/** The three connection strings of a prepared database. */
+export interface PreparedDatabase {
+  database: string;
+  adminUrl: string;
+  ownerUrl: string;
+  appUrl: string;
+  roles: DatabaseRoles;
+}
+
+async function withClient<T>(url: string, fn: (c: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+function ident(name: string): string {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`unsafe identifier: ${name}`);
+  return `"${name}"`;
+}
+
+function literal(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+/**
+ * As an administrator: makes sure the owner role (LOGIN, CREATEROLE, never superuser or BYPASSRLS)
+ * and the application role (LOGIN, NOSUPERUSER, NOBYPASSRLS) exist with the given passwords, and
+ * creates `database` owned by the owner when it does not exist. Idempotent.
+ */
+export async function prepareDatabase(
+  adminUrl: string,
+  database: string,
+  roles: DatabaseRoles = defaultRoles(),
+): Promise<PreparedDatabase> {
+  await withClient(adminUrl, async (c) => {
+    for (const [role, password, extra] of [
+      [roles.owner, roles.ownerPassword, 'CREATEROLE'],
+      [roles.app, roles.appPassword, 'NOCREATEROLE'],
+    ] as const) {
+      const exists = await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
+      const verb = exists.rowCount ? 'ALTER' : 'CREATE';
+      await c.query(
+        `${verb} ROLE ${ident(role)} LOGIN NOSUPERUSER NOBYPASSRLS ${extra} PASSWORD ${literal(password)}`,
+      );
+    }
+    const db = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (!db.rowCount) await c.query(`CREATE DATABASE ${ident(database)} OWNER ${ident(roles.owner)}`);
+  });
+  await withClient(withCredentials(adminUrl, { database }), async (c) => {
+    await c.query(`REVOKE ALL ON SCHEMA public FROM PUBLIC`);
+    await c.query(`GRANT ALL ON SCHEMA public TO ${ident(roles.owner)}`);
+  });
+  return {
+    database,
+    adminUrl: withCredentials(adminUrl, { database }),
+    ownerUrl: withCredentials(adminUrl, { user: roles.owner, password: roles.ownerPassword, database }),
+    appUrl: withCredentials(adminUrl, { user: roles.app, password: roles.appPassword, database }),
+    roles,
+  };
+}
+
+/** As an administrator: drops `database`, ending its open connections first. */
+export async function dropDatabase(adminUrl: string, database: string): Promise<void> {
+  await withClient(adminUrl, async (c) => {
+    await c.query(`DROP DATABASE IF EXISTS ${ident(database)} WITH (FORCE)`);
+  });
+}

@@ -1,0 +1,217 @@
+import { DEFAULT_APP_ROLE, DEFAULT_TENANT_COLUMN } from '../tenancy.constants';
+import { rowsOf, SqlExecutor } from '../migrations/sql';
+
+/** What the catalog check can find wrong. */
+export type CatalogFindingCode =
+  | 'RLS_NOT_ENABLED'
+  | 'RLS_NOT_FORCED'
+  | 'NO_POLICY'
+  | 'PRIMARY_KEY_NOT_TENANT_LED'
+  | 'UNIQUE_WITHOUT_TENANT'
+  | 'FOREIGN_KEY_WITHOUT_TENANT'
+  | 'VIEW_NOT_SECURITY_INVOKER'
+  | 'APP_ROLE_MISSING'
+  | 'APP_ROLE_SUPERUSER'
+  | 'APP_ROLE_BYPASSRLS'
+  | 'APP_ROLE_OWNS_TENANT_TABLE';
+
+/** One problem found by {@link checkTenancyCatalog}. */
+export interface CatalogFinding {
+  code: CatalogFindingCode;
+  /** `schema.table` (or `schema.view`, or the constraint's table) the finding is about, if any. */
+  relation?: string;
+  /** What is wrong and how to fix it. */
+  message: string;
+}
+
+/** Options of {@link checkTenancyCatalog}. */
+export interface CatalogCheckOptions {
+  /** The role the application logs in as. Default: `app_user`. */
+  appRole?: string;
+  /** The column that marks a tenant table. Default: `tenant_id`. */
+  tenantColumn?: string;
+  /** Schemas to inspect. Default: every schema except PostgreSQL's own. */
+  schemas?: string[];
+  /** `schema.table` names to skip (documented exceptions). Default: none. */
+  ignore?: string[];
+}
+
+interface TableRow {
+  oid: number;
+  relation: string;
+  rls: boolean;
+  forced: boolean;
+  policies: number;
+  nullable: boolean;
+  attnum: number;
+  owned_by_app: boolean;
+}
+
+/**
+ * Inspects the PostgreSQL catalog and lists every way the schema could leak across tenants: tenant
+ * tables (those with a `tenant_id` column) without ENABLE/FORCE RLS, a policy, or a tenant-led
+ * primary key; unique constraints and foreign keys that omit `tenant_id`; views that are not
+ * `security_invoker`; and an application role that is superuser, has BYPASSRLS, or owns (or can
+ * become the owner of) a tenant table. Tables whose tenant column is nullable are shared tables:
+ * their primary key may omit it. An empty result means the catalog passed.
+ */
+export async function checkTenancyCatalog(
+  db: SqlExecutor,
+  options: CatalogCheckOptions = {},
+): Promise<CatalogFinding[]> {
+  const appRole = options.appRole ?? DEFAULT_APP_ROLE;
+  const column = options.tenantColumn ?? DEFAULT_TENANT_COLUMN;
+  const schemas = options.schemas ?? null;
+  const ignore = new Set(options.ignore ?? []);
+  const findings: CatalogFinding[] = [];
+
+  const role = rowsOf<{ rolsuper: boolean; rolbypassrls: boolean }>(
+    await db.query('SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = $1', [appRole]),
+  )[0];
+  if (!role) {
+    findings.push({
+      code: 'APP_ROLE_MISSING',
+      message: `the application role "${appRole}" does not exist; create it (LOGIN NOSUPERUSER NOBYPASSRLS)`,
+    });
+  } else {
+    if (role.rolsuper) {
+      findings.push({
+        code: 'APP_ROLE_SUPERUSER',
+        message: `the application role "${appRole}" is a superuser and bypasses every policy; ALTER ROLE ${appRole} NOSUPERUSER`,
+      });
+    }
+    if (role.rolbypassrls) {
+      findings.push({
+        code: 'APP_ROLE_BYPASSRLS',
+        message: `the application role "${appRole}" has BYPASSRLS; ALTER ROLE ${appRole} NOBYPASSRLS`,
+      });
+    }
+  }
+
+  const tables = rowsOf<TableRow>(
+    await db.query(
+      `SELECT c.oid::int AS oid, format('%s.%s', n.nspname, c.relname) AS relation,
+              c.relrowsecurity AS rls, c.relforcerowsecurity AS forced,
+              (SELECT count(*)::int FROM pg_policy p WHERE p.polrelid = c.oid) AS policies,
+              NOT a.attnotnull AS nullable, a.attnum::int AS attnum,
+              (r.oid IS NOT NULL AND (c.relowner = r.oid OR (NOT r.rolsuper AND pg_has_role(r.oid, c.relowner, 'USAGE')))) AS owned_by_app
+         FROM pg_class c
+         JOIN pg_namespace n ON n.oid = c.relnamespace
+         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = $1 AND NOT a.attisdropped
+         LEFT JOIN pg_roles r ON r.rolname = $2
+        WHERE c.relkind IN ('r', 'p')
+          AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
+          AND ($3::text[] IS NULL OR n.nspname = ANY($3::text[]))
+        ORDER BY 2`,
+      [column, appRole, schemas],
+    ),
+  ).filter((t) => !ignore.has(t.relation));
+
+  for (const t of tables) {
+    if (!t.rls) {
+      findings.push({
+        code: 'RLS_NOT_ENABLED',
+        relation: t.relation,
+        message: `${t.relation} has ${column} but row-level security is not enabled; use enableTenantRls() or ALTER TABLE ${t.relation} ENABLE ROW LEVEL SECURITY`,
+      });
+    }
+    if (!t.forced) {
+      findings.push({
+        code: 'RLS_NOT_FORCED',
+        relation: t.relation,
+        message: `${t.relation} does not FORCE row-level security, so its owner bypasses it; ALTER TABLE ${t.relation} FORCE ROW LEVEL SECURITY`,
+      });
+    }
+    if (t.policies === 0) {
+      findings.push({
+        code: 'NO_POLICY',
+        relation: t.relation,
+        message: `${t.relation} has no policy; add the tenant guard with enableTenantRls()`,
+      });
+    }
+    if (t.owned_by_app) {
+      findings.push({
+        code: 'APP_ROLE_OWNS_TENANT_TABLE',
+        relation: t.relation,
+        message: `the application role "${appRole}" owns (or can become the owner of) ${t.relation}; ALTER TABLE ${t.relation} OWNER TO <owner role> and revoke the membership`,
+      });
+    }
+  }
+
+  const oids = tables.map((t) => t.oid);
+  const byOid = new Map(tables.map((t) => [t.oid, t]));
+  const constraints = rowsOf<{ oid: number; name: string; type: string; keys: number[]; lead: number }>(
+    await db.query(
+      `SELECT x.conrelid::int AS oid, x.conname AS name, x.contype::text AS type,
+              x.conkey::int[] AS keys, x.conkey[1]::int AS lead
+         FROM pg_constraint x WHERE x.conrelid = ANY($1::oid[]) AND x.contype IN ('p', 'u', 'f')
+       UNION ALL
+       SELECT i.indrelid::int, ci.relname, 'i', i.indkey::int2[]::int[], i.indkey[0]::int
+         FROM pg_index i JOIN pg_class ci ON ci.oid = i.indexrelid
+        WHERE i.indrelid = ANY($1::oid[]) AND i.indisunique AND NOT i.indisprimary
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)`,
+      [oids],
+    ),
+  );
+  for (const t of tables) {
+    const own = constraints.filter((c) => c.oid === t.oid);
+    const pk = own.find((c) => c.type === 'p');
+    if (!t.nullable && (!pk || pk.lead !== t.attnum)) {
+      findings.push({
+        code: 'PRIMARY_KEY_NOT_TENANT_LED',
+        relation: t.relation,
+        message: pk
+          ? `${t.relation}: primary key ${pk.name} does not start with ${column}; use PRIMARY KEY (${column}, id)`
+          : `${t.relation} has no primary key; use PRIMARY KEY (${column}, id)`,
+      });
+    }
+  }
+  for (const c of constraints) {
+    const t = byOid.get(c.oid)!;
+    if (c.keys.includes(t.attnum)) continue;
+    if (c.type === 'p' && t.nullable) continue;
+    if (c.type === 'f') {
+      findings.push({
+        code: 'FOREIGN_KEY_WITHOUT_TENANT',
+        relation: t.relation,
+        message: `${t.relation}: foreign key ${c.name} does not include ${column}, so it can point at another tenant's row; use FOREIGN KEY (${column}, ...) REFERENCES parent (${column}, ...)`,
+      });
+    } else if (c.type !== 'p') {
+      findings.push({
+        code: 'UNIQUE_WITHOUT_TENANT',
+        relation: t.relation,
+        message: `${t.relation}: unique ${c.type === 'u' ? 'constraint' : 'index'} ${c.name} does not include ${column}, so a conflict reveals another tenant's data; make it UNIQUE (${column}, ...)`,
+      });
+    }
+  }
+
+  const views = rowsOf<{ relation: string }>(
+    await db.query(
+      `SELECT format('%s.%s', n.nspname, c.relname) AS relation
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind = 'v'
+          AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
+          AND ($1::text[] IS NULL OR n.nspname = ANY($1::text[]))
+          AND NOT coalesce('security_invoker=true' = ANY(c.reloptions) OR 'security_invoker=on' = ANY(c.reloptions), false)
+        ORDER BY 1`,
+      [schemas],
+    ),
+  ).filter((v) => !ignore.has(v.relation));
+  for (const v of views) {
+    findings.push({
+      code: 'VIEW_NOT_SECURITY_INVOKER',
+      relation: v.relation,
+      message: `view ${v.relation} runs with its owner's rights and can bypass row-level security; ALTER VIEW ${v.relation} SET (security_invoker = true)`,
+    });
+  }
+  return findings;
+}
+
+/** Formats findings one per line, for logs and the command line. */
+export function formatCatalogFindings(findings: CatalogFinding[]): string {
+  if (!findings.length) return 'tenancy catalog check: passed';
+  return [
+    `tenancy catalog check: ${findings.length} finding(s)`,
+    ...findings.map((f) => `  [${f.code}] ${f.message}`),
+  ].join('\n');
+}

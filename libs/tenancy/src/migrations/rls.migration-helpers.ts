@@ -1,0 +1,221 @@
+import { DEFAULT_APP_ROLE, DEFAULT_SETTING_NAMES, DEFAULT_TENANT_COLUMN } from '../tenancy.constants';
+import { currentTenantExpression } from './setting-expression';
+import { qualifiedTable, quoteIdent, rowsOf, SqlExecutor } from './sql';
+
+/** DML privileges a helper may grant to the application role. */
+export type TablePrivilege = 'SELECT' | 'INSERT' | 'UPDATE' | 'DELETE';
+
+/** Options shared by the RLS migration helpers. */
+export interface RlsTableOptions {
+  /** Role the application logs in as; it gets the grants. Default: `app_user`. */
+  appRole?: string;
+  /** Column holding the tenant id. Default: `tenant_id`. */
+  tenantColumn?: string;
+  /** Setting that holds the current tenant. Default: `app.tenant_id`. */
+  tenantSetting?: string;
+  /** Privileges granted to the application role. Default: SELECT, INSERT, UPDATE, DELETE. */
+  privileges?: TablePrivilege[];
+}
+
+/** Options of {@link enableTenantRls}. */
+export interface TenantTableOptions extends RlsTableOptions {
+  /**
+   * Also create the PERMISSIVE `tenant_allow` policy (`USING (true)`), so that every row of the
+   * tenant is allowed. Pass `false` when the table gets its own role policies instead: the
+   * RESTRICTIVE guard still bounds them to the tenant. Default: `true`.
+   */
+  allowAllWithinTenant?: boolean;
+}
+
+/** Options of {@link enableSharedRls}. */
+export interface SharedTableOptions extends RlsTableOptions {
+  /**
+   * Whether tenants may own rows next to the shared ones (`tenant_id` set): they read shared rows
+   * and read/write their own. With `false` the table is read-only reference data. Default: `true`.
+   */
+  tenantRows?: boolean;
+  /**
+   * Role allowed to write the shared rows (`tenant_id IS NULL`). FORCE applies policies to the
+   * owner too, so the write guards admit shared rows only when `current_user` is this role.
+   * Default: the role running the migration (`current_user`), i.e. the owner.
+   */
+  sharedWriterRole?: string;
+}
+
+function resolve(options: RlsTableOptions) {
+  return {
+    appRole: quoteIdent(options.appRole ?? DEFAULT_APP_ROLE),
+    column: quoteIdent(options.tenantColumn ?? DEFAULT_TENANT_COLUMN),
+    columnName: options.tenantColumn ?? DEFAULT_TENANT_COLUMN,
+    current: currentTenantExpression(options.tenantSetting ?? DEFAULT_SETTING_NAMES.tenantId),
+    privileges: options.privileges ?? (['SELECT', 'INSERT', 'UPDATE', 'DELETE'] as TablePrivilege[]),
+  };
+}
+
+function indexName(table: string, column: string): string {
+  return quoteIdent(`${table}_${column}_idx`.slice(0, 63));
+}
+
+async function hasTenantLedIndex(db: SqlExecutor, table: string, column: string): Promise<boolean> {
+  const rows = rowsOf(
+    await db.query(
+      `SELECT 1 FROM pg_index i
+         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+        WHERE i.indrelid = $1::regclass AND a.attname = $2`,
+      [table, column],
+    ),
+  );
+  return rows.length > 0;
+}
+
+async function grant(db: SqlExecutor, tableSql: string, appRole: string, privileges: TablePrivilege[]) {
+  const allowed = privileges.filter((p) => ['SELECT', 'INSERT', 'UPDATE', 'DELETE'].includes(p));
+  if (allowed.length) await db.query(`GRANT ${allowed.join(', ')} ON ${tableSql} TO ${appRole}`);
+}
+
+/**
+ * Makes a table tenant-owned: ENABLE and FORCE ROW LEVEL SECURITY, a RESTRICTIVE `tenant_guard`
+ * policy (USING and WITH CHECK `tenant_id = current tenant`) that no other policy can widen, a
+ * PERMISSIVE `tenant_allow` policy unless disabled, DML grants to the application role, and an
+ * index led by the tenant column unless one exists (a `(tenant_id, id)` primary key counts).
+ * Call it from a migration's `up()` after the table is created; {@link disableTenantRls} reverses it.
+ */
+export async function enableTenantRls(
+  db: SqlExecutor,
+  table: string,
+  options: TenantTableOptions = {},
+): Promise<void> {
+  const t = qualifiedTable(table);
+  const o = resolve(options);
+  await db.query(`ALTER TABLE ${t.sql} ENABLE ROW LEVEL SECURITY`);
+  await db.query(`ALTER TABLE ${t.sql} FORCE ROW LEVEL SECURITY`);
+  await db.query(
+    `CREATE POLICY tenant_guard ON ${t.sql} AS RESTRICTIVE FOR ALL TO PUBLIC
+       USING (${o.column} = ${o.current}) WITH CHECK (${o.column} = ${o.current})`,
+  );
+  if (options.allowAllWithinTenant !== false) {
+    await db.query(
+      `CREATE POLICY tenant_allow ON ${t.sql} AS PERMISSIVE FOR ALL TO PUBLIC USING (true) WITH CHECK (true)`,
+    );
+  }
+  await grant(db, t.sql, o.appRole, o.privileges);
+  if (!(await hasTenantLedIndex(db, t.name, o.columnName))) {
+    await db.query(`CREATE INDEX ${indexName(t.table, o.columnName)} ON ${t.sql} (${o.column})`);
+  }
+}
+
+/** Reverses {@link enableTenantRls} (for a migration's `down()` when the table itself stays). */
+export async function disableTenantRls(
+  db: SqlExecutor,
+  table: string,
+  options: TenantTableOptions = {},
+): Promise<void> {
+  const t = qualifiedTable(table);
+  const o = resolve(options);
+  await db.query(`DROP INDEX IF EXISTS ${quoteIdent(t.schema)}.${indexName(t.table, o.columnName)}`);
+  await db.query(`REVOKE ALL ON ${t.sql} FROM ${o.appRole}`);
+  await db.query(`DROP POLICY IF EXISTS tenant_allow ON ${t.sql}`);
+  await db.query(`DROP POLICY IF EXISTS tenant_guard ON ${t.sql}`);
+  await db.query(`ALTER TABLE ${t.sql} NO FORCE ROW LEVEL SECURITY`);
+  await db.query(`ALTER TABLE ${t.sql} DISABLE ROW LEVEL SECURITY`);
+}
+
+/**
+ * Makes a table hold shared reference rows (`tenant_id IS NULL`) that every tenant reads (with a
+ * tenant set: no context still means no rows) and no tenant writes, optionally next to tenant-owned rows that only their tenant reads and writes.
+ * RESTRICTIVE policies per command (`shared_read_guard`, `tenant_write_guard_*`), a PERMISSIVE
+ * `shared_allow`, ENABLE + FORCE, grants, and a tenant-led index. Only `sharedWriterRole` (the
+ * owner, by default) writes shared rows; the application role never does.
+ */
+export async function enableSharedRls(
+  db: SqlExecutor,
+  table: string,
+  options: SharedTableOptions = {},
+): Promise<void> {
+  const t = qualifiedTable(table);
+  const o = resolve(options);
+  const tenantRows = options.tenantRows !== false;
+  const own = `${o.column} = ${o.current}`;
+  const writer =
+    options.sharedWriterRole ??
+    rowsOf<{ current_user: string }>(await db.query('SELECT current_user'))[0].current_user;
+  const write = `(${own} OR (${o.column} IS NULL AND current_user = '${quoteIdent(writer).slice(1, -1)}'))`;
+  await db.query(`ALTER TABLE ${t.sql} ENABLE ROW LEVEL SECURITY`);
+  await db.query(`ALTER TABLE ${t.sql} FORCE ROW LEVEL SECURITY`);
+  await db.query(
+    `CREATE POLICY shared_read_guard ON ${t.sql} AS RESTRICTIVE FOR SELECT TO PUBLIC
+       USING ((${o.column} IS NULL AND ${o.current} IS NOT NULL)${tenantRows ? ` OR ${own}` : ''})`,
+  );
+  await db.query(
+    `CREATE POLICY tenant_write_guard_insert ON ${t.sql} AS RESTRICTIVE FOR INSERT TO PUBLIC WITH CHECK ${write}`,
+  );
+  await db.query(
+    `CREATE POLICY tenant_write_guard_update ON ${t.sql} AS RESTRICTIVE FOR UPDATE TO PUBLIC
+       USING ${write} WITH CHECK ${write}`,
+  );
+  await db.query(
+    `CREATE POLICY tenant_write_guard_delete ON ${t.sql} AS RESTRICTIVE FOR DELETE TO PUBLIC USING ${write}`,
+  );
+  await db.query(
+    `CREATE POLICY shared_allow ON ${t.sql} AS PERMISSIVE FOR ALL TO PUBLIC USING (true) WITH CHECK (true)`,
+  );
+  await grant(db, t.sql, o.appRole, tenantRows ? o.privileges : ['SELECT']);
+  if (!(await hasTenantLedIndex(db, t.name, o.columnName))) {
+    await db.query(`CREATE INDEX ${indexName(t.table, o.columnName)} ON ${t.sql} (${o.column})`);
+  }
+}
+
+/** Reverses {@link enableSharedRls}. */
+export async function disableSharedRls(
+  db: SqlExecutor,
+  table: string,
+  options: SharedTableOptions = {},
+): Promise<void> {
+  const t = qualifiedTable(table);
+  const o = resolve(options);
+  await db.query(`DROP INDEX IF EXISTS ${quoteIdent(t.schema)}.${indexName(t.table, o.columnName)}`);
+  await db.query(`REVOKE ALL ON ${t.sql} FROM ${o.appRole}`);
+  for (const p of [
+    'shared_allow',
+    'tenant_write_guard_delete',
+    'tenant_write_guard_update',
+    'tenant_write_guard_insert',
+    'shared_read_guard',
+  ]) {
+    await db.query(`DROP POLICY IF EXISTS ${p} ON ${t.sql}`);
+  }
+  await db.query(`ALTER TABLE ${t.sql} NO FORCE ROW LEVEL SECURITY`);
+  await db.query(`ALTER TABLE ${t.sql} DISABLE ROW LEVEL SECURITY`);
+}
+
+/**
+ * Creates the application role when it is missing: LOGIN, NOSUPERUSER, NOBYPASSRLS, NOCREATEDB,
+ * NOCREATEROLE, NOINHERIT, no password (set it out of band). An existing role is left as it is:
+ * the catalog check and the start-up refusal report it if it is unsafe.
+ */
+export async function ensureAppRole(db: SqlExecutor, role: string = DEFAULT_APP_ROLE): Promise<void> {
+  const exists = rowsOf(await db.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]));
+  if (!exists.length) {
+    await db.query(
+      `CREATE ROLE ${quoteIdent(role)} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT`,
+    );
+  }
+}
+
+/** Grants USAGE on schemas to the application role (needed before any table grant is usable). */
+export async function grantSchemaUsage(
+  db: SqlExecutor,
+  schemas: string[],
+  role: string = DEFAULT_APP_ROLE,
+): Promise<void> {
+  for (const s of schemas) await db.query(`GRANT USAGE ON SCHEMA ${quoteIdent(s)} TO ${quoteIdent(role)}`);
+}
+
+/** Reverses {@link grantSchemaUsage}. */
+export async function revokeSchemaUsage(
+  db: SqlExecutor,
+  schemas: string[],
+  role: string = DEFAULT_APP_ROLE,
+): Promise<void> {
+  for (const s of schemas) await db.query(`REVOKE ALL ON SCHEMA ${quoteIdent(s)} FROM ${quoteIdent(role)}`);
+}
