@@ -8,6 +8,7 @@ module.exports = {
   moduleNameMapper: {
     '^@app/tenancy$': '<rootDir>/libs/tenancy/src',
     '^@app/dev-postgres$': '<rootDir>/libs/dev-postgres/src',
+    '^@app/demo-kit$': '<rootDir>/libs/demo-kit/src',
   },
   testEnvironment: 'node',
   globalSetup: '<rootDir>/test/setup/global-setup.ts',

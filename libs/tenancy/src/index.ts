@@ -30,3 +30,42 @@ export type { SqlExecutor } from './migrations/sql';
 
 export { checkTenancyCatalog, formatCatalogFindings } from './catalog/catalog-check';
 export type { CatalogFinding, CatalogFindingCode, CatalogCheckOptions } from './catalog/catalog-check';
+
+export { TenancyModule } from './tenancy.module';
+export { TENANCY_MODULE_OPTIONS } from './tenancy.module-definition';
+export type {
+  TenancyModuleOptions,
+  TenancyModuleExtras,
+  TenancyJwtOptions,
+  TenancyClaimNames,
+  TenantStatusOptions,
+  TenantStatus,
+} from './tenancy-options.interface';
+
+export type { TenantContext } from './context/tenant-context.interface';
+export { TenantContextService } from './context/tenant-context.service';
+export { TenantStatusService } from './auth/tenant-status.service';
+export { TenantAuthGuard } from './auth/tenant-auth.guard';
+export { TenantRolesGuard } from './auth/tenant-roles.guard';
+export { TenantTransactionInterceptor } from './http/tenant-transaction.interceptor';
+export { TenancyExceptionFilter } from './http/tenancy-exception.filter';
+export { TenancyStartupCheck } from './catalog/tenancy-startup.check';
+
+export { TenantScoped } from './decorators/tenant-scoped.decorator';
+export { Roles } from './decorators/roles.decorator';
+export { CurrentTenant } from './decorators/current-tenant.decorator';
+
+export { RlsTransactionSubscriber } from './typeorm/rls-transaction.subscriber';
+
+export {
+  TenantContextMissingError,
+  TenantTransactionMissingError,
+  TenantTransactionClosedError,
+  TenantTransactionOwnershipError,
+  TenantTransactionAbortedError,
+  UnknownTenantError,
+  TenantSuspendedError,
+  InvalidTenantContextError,
+  UnsafeDatabaseError,
+  PlatformNotConfiguredError,
+} from './errors/tenancy-errors';

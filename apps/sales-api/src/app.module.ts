@@ -1,0 +1,31 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { TenancyModule } from '@app/tenancy';
+import { HealthController } from './health/health.controller';
+import { SalesApiConfig, SALES_ROLES } from './sales-api.config';
+
+/** The sales-api root module, built from its config. */
+@Module({})
+export class SalesAppModule {
+  static forRoot(config: SalesApiConfig): DynamicModule {
+    return {
+      module: SalesAppModule,
+      imports: [
+        TypeOrmModule.forRoot({
+          type: 'postgres',
+          url: config.databaseUrl,
+          autoLoadEntities: true,
+          synchronize: false,
+          applicationName: 'sales-api',
+          extra: { max: config.poolSize ?? 10 },
+        }),
+        TenancyModule.forRoot({
+          jwt: { secret: config.jwtSecret },
+          roles: SALES_ROLES,
+          tenantStatus: { cacheTtlMs: config.tenantStatusTtlMs },
+        }),
+      ],
+      controllers: [HealthController],
+    };
+  }
+}

@@ -1,0 +1,13 @@
+import { jwtSecretFromEnv } from '@app/demo-kit';
+import { createSalesApp } from './sales-app';
+
+async function main(): Promise<void> {
+  const databaseUrl = process.env.APP_DATABASE_URL;
+  if (!databaseUrl) throw new Error('APP_DATABASE_URL (the application role connection string) is required');
+  const app = await createSalesApp({ databaseUrl, jwtSecret: jwtSecretFromEnv() });
+  const port = Number(process.env.PORT ?? 3002);
+  await app.listen(port);
+  console.log(`sales-api listening on http://localhost:${port}`);
+}
+
+void main();

@@ -1,0 +1,31 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { TenancyModule } from '@app/tenancy';
+import { HealthController } from './health/health.controller';
+import { SupportApiConfig, SUPPORT_ROLES } from './support-api.config';
+
+/** The support-api root module, built from its config. */
+@Module({})
+export class SupportAppModule {
+  static forRoot(config: SupportApiConfig): DynamicModule {
+    return {
+      module: SupportAppModule,
+      imports: [
+        TypeOrmModule.forRoot({
+          type: 'postgres',
+          url: config.databaseUrl,
+          autoLoadEntities: true,
+          synchronize: false,
+          applicationName: 'support-api',
+          extra: { max: config.poolSize ?? 10 },
+        }),
+        TenancyModule.forRoot({
+          jwt: { secret: config.jwtSecret },
+          roles: SUPPORT_ROLES,
+          tenantStatus: { cacheTtlMs: config.tenantStatusTtlMs },
+        }),
+      ],
+      controllers: [HealthController],
+    };
+  }
+}

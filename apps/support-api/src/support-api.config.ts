@@ -1,0 +1,16 @@
+/** Everything the support-api needs to run; built from the environment by main.ts, or by tests. */
+export interface SupportApiConfig {
+  /** Connection string of the application role (never the owner or a superuser). */
+  databaseUrl: string;
+  /** HS256 secret that signs and verifies tokens. */
+  jwtSecret: string;
+  /** Size of the connection pool. Default: 10. */
+  poolSize?: number;
+  /** Tenant status cache in ms (how long a suspension takes to apply). Default: the library's (10 s). */
+  tenantStatusTtlMs?: number;
+  /** Nest logger levels; `false` silences it. Default: Nest's. */
+  logger?: false | ('log' | 'error' | 'warn' | 'debug' | 'verbose' | 'fatal')[];
+}
+
+/** The roles support-api tokens may carry. */
+export const SUPPORT_ROLES = ['agent', 'admin'];

@@ -1,0 +1,14 @@
+/** The demo's tenants, with fixed ids (documented in README.md). */
+export const DEMO_TENANTS = {
+  acme: { id: '0a000000-0000-4000-8000-000000000001', slug: 'acme', name: 'Acme Corp', status: 'active' },
+  globex: { id: '0b000000-0000-4000-8000-000000000002', slug: 'globex', name: 'Globex', status: 'active' },
+  initech: { id: '0c000000-0000-4000-8000-000000000003', slug: 'initech', name: 'Initech', status: 'suspended' },
+} as const;
+
+/** Development-only signing secret, used when JWT_SECRET is not set. Never use it in production. */
+export const DEV_JWT_SECRET = 'dev-only-insecure-secret-change-me-0123456789';
+
+/** JWT_SECRET from the environment, or the clearly marked development default. */
+export function jwtSecretFromEnv(env: NodeJS.ProcessEnv = process.env): string {
+  return env.JWT_SECRET?.trim() || DEV_JWT_SECRET;
+}

@@ -1,0 +1,3 @@
+export * from './demo-tenants';
+export * from './sign-token';
+export * from './configure-http-app';

@@ -1,0 +1,62 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { RESOLVED_TENANCY_OPTIONS } from '../tenancy.providers';
+import { ResolvedTenancyOptions, TenantStatus } from '../tenancy-options.interface';
+import { TenancyRuntime } from '../tenancy.runtime';
+import { TenantContextService } from '../context/tenant-context.service';
+
+const STATUS_READER = '00000000-0000-0000-0000-000000000000';
+
+/**
+ * Tenant registry status with a bounded cache: at most one lookup per tenant per `cacheTtlMs`
+ * (concurrent misses share one lookup), so the status check costs no round trip on most requests.
+ */
+@Injectable()
+export class TenantStatusService {
+  private readonly cache = new Map<string, { status: TenantStatus | undefined; expires: number }>();
+  private readonly inflight = new Map<string, Promise<TenantStatus | undefined>>();
+
+  constructor(
+    @Inject(RESOLVED_TENANCY_OPTIONS) private readonly options: ResolvedTenancyOptions,
+    private readonly context: TenantContextService,
+    private readonly runtime: TenancyRuntime,
+  ) {}
+
+  /** The tenant's status, or `undefined` when it does not exist. */
+  async status(tenantId: string): Promise<TenantStatus | undefined> {
+    const hit = this.cache.get(tenantId);
+    if (hit && hit.expires > Date.now()) return hit.status;
+    let pending = this.inflight.get(tenantId);
+    if (!pending) {
+      pending = this.load(tenantId).finally(() => this.inflight.delete(tenantId));
+      this.inflight.set(tenantId, pending);
+    }
+    return pending;
+  }
+
+  /** Forgets cached statuses (one tenant, or all): the next request looks them up again. */
+  invalidate(tenantId?: string): void {
+    if (tenantId) this.cache.delete(tenantId);
+    else this.cache.clear();
+  }
+
+  private async load(tenantId: string): Promise<TenantStatus | undefined> {
+    const lookup = this.options.tenantStatus.lookup ?? ((id: string) => this.lookupInRegistry(id));
+    const status = await lookup(tenantId);
+    this.cache.delete(tenantId);
+    if (this.cache.size >= this.options.tenantStatus.maxEntries) {
+      this.cache.delete(this.cache.keys().next().value as string);
+    }
+    this.cache.set(tenantId, { status, expires: Date.now() + this.options.tenantStatus.cacheTtlMs });
+    return status;
+  }
+
+  private lookupInRegistry(tenantId: string): Promise<TenantStatus | undefined> {
+    return this.context.run({ tenantId, userId: STATUS_READER, role: 'tenancy-status' }, async () => {
+      const rows: { status: TenantStatus }[] = await this.runtime.dataSource.query(
+        'SELECT status FROM tenancy.tenants WHERE id = $1',
+        [tenantId],
+      );
+      return rows[0]?.status;
+    });
+  }
+}

@@ -1,0 +1,9 @@
+/** Who is acting, for which tenant: the values the RLS policies read. */
+export interface TenantContext {
+  /** Tenant id (uuid); written to the tenant setting (`app.tenant_id`). */
+  readonly tenantId: string;
+  /** Acting user id (uuid); written to the user setting (`app.user_id`). */
+  readonly userId: string;
+  /** Acting role; written to the role setting (`app.role`). */
+  readonly role: string;
+}

@@ -1,0 +1,23 @@
+import { InvalidTenantContextError } from '../errors/tenancy-errors';
+import { TenantContext } from './tenant-context.interface';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** True when `value` is a canonical uuid string. */
+export function isUuid(value: unknown): value is string {
+  return typeof value === 'string' && UUID.test(value);
+}
+
+/** Checks a context before it may reach the database; returns a frozen, normalised copy. */
+export function validTenantContext(context: TenantContext): TenantContext {
+  if (!isUuid(context?.tenantId)) throw new InvalidTenantContextError('tenantId must be a uuid');
+  if (!isUuid(context.userId)) throw new InvalidTenantContextError('userId must be a uuid');
+  if (typeof context.role !== 'string' || !/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/.test(context.role)) {
+    throw new InvalidTenantContextError('role must be 1-64 letters, digits, "_", "-" or "." starting with a letter');
+  }
+  return Object.freeze({
+    tenantId: context.tenantId.toLowerCase(),
+    userId: context.userId.toLowerCase(),
+    role: context.role,
+  });
+}

@@ -1,0 +1,73 @@
+import { TenancyError } from './tenancy.error';
+
+/** No tenant context where one is required: the code ran outside @TenantScoped() and run(). */
+export class TenantContextMissingError extends TenancyError {
+  constructor() {
+    super(
+      'no tenant context: run this code in a @TenantScoped() handler or inside TenantContextService.run(context, fn)',
+    );
+  }
+}
+
+/** A tenant context exists but no tenant transaction: the context was set by hand. */
+export class TenantTransactionMissingError extends TenancyError {
+  constructor() {
+    super(
+      'a tenant context is set but no tenant transaction is open: use @TenantScoped() or TenantContextService.run(); do not set the context by hand',
+    );
+  }
+}
+
+/** A query was issued after its tenant transaction had ended (e.g. a promise left running after the response). */
+export class TenantTransactionClosedError extends TenancyError {
+  constructor() {
+    super('the tenant transaction of this request has already ended: await every query before the handler returns');
+  }
+}
+
+/** User code tried to commit or roll back the transaction that TenancyModule owns. */
+export class TenantTransactionOwnershipError extends TenancyError {
+  constructor(action: string) {
+    super(
+      `cannot ${action} the tenant transaction: TenancyModule commits it when the request ends; use dataSource.transaction() for a nested unit of work`,
+    );
+  }
+}
+
+/** The tenant does not exist in the registry. */
+export class UnknownTenantError extends TenancyError {
+  constructor(readonly tenantId: string) {
+    super(`tenant ${tenantId} does not exist`);
+  }
+}
+
+/** The tenant exists but is suspended. */
+export class TenantSuspendedError extends TenancyError {
+  constructor(readonly tenantId: string) {
+    super(`tenant ${tenantId} is suspended`);
+  }
+}
+
+/** The context passed to run() is malformed (non-uuid ids, empty role). */
+export class InvalidTenantContextError extends TenancyError {}
+
+/** The start-up check found the connection or the catalog unsafe. */
+export class UnsafeDatabaseError extends TenancyError {}
+
+/** runAsPlatform() was called but no platform data source is configured. */
+export class PlatformNotConfiguredError extends TenancyError {
+  constructor() {
+    super(
+      'platform work needs a platform data source: set TenancyModule.forRoot({ platform: { dataSourceName } }) to a TypeOrmModule connection meant for it',
+    );
+  }
+}
+
+/** A statement failed inside the tenant transaction and the handler went on: nothing was committed. */
+export class TenantTransactionAbortedError extends TenancyError {
+  constructor() {
+    super(
+      'the tenant transaction was aborted by an earlier failed statement, so nothing was committed; let the error propagate, or wrap the statement that may fail in dataSource.transaction() (a savepoint)',
+    );
+  }
+}

@@ -1,0 +1,104 @@
+import {
+  ArgumentsHost,
+  Catch,
+  ExceptionFilter,
+  HttpException,
+  HttpStatus,
+  Inject,
+  Logger,
+} from '@nestjs/common';
+import { QueryFailedError } from 'typeorm';
+import {
+  InvalidTenantContextError,
+  TenantContextMissingError,
+  TenantSuspendedError,
+  UnknownTenantError,
+} from '../errors/tenancy-errors';
+import { RESOLVED_TENANCY_OPTIONS } from '../tenancy.providers';
+import { ResolvedTenancyOptions } from '../tenancy-options.interface';
+
+const UNAVAILABLE = new Set(['57P01', '57P02', '57P03', '53300', '57014', '08000', '08003', '08006', '08001', '08004']);
+const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
+
+interface ErrorBody {
+  statusCode: number;
+  message: string | string[];
+  error: string;
+}
+
+function body(status: number, message: string | string[]): ErrorBody {
+  const error = (HttpStatus[status] ?? 'Error')
+    .toLowerCase()
+    .split('_')
+    .map((w) => w[0].toUpperCase() + w.slice(1))
+    .join(' ');
+  return { statusCode: status, message, error };
+}
+
+/** Reads SQLSTATE (or a network error code) from a TypeORM or pg error. */
+function sqlState(error: unknown): string | undefined {
+  const e = error as { code?: unknown; driverError?: { code?: unknown } };
+  const code = e?.driverError?.code ?? e?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * The HTTP boundary of tenant-scoped routes: every error becomes JSON `{statusCode, message, error}`
+ * with no stack trace. RLS refusals (42501) become 403 (or 404, see `rlsViolationStatus`), lost or
+ * overloaded database connections 503, unique and serialization conflicts 409, anything else 500
+ * (logged server-side with its stack).
+ */
+@Catch()
+export class TenancyExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Tenancy');
+
+  constructor(@Inject(RESOLVED_TENANCY_OPTIONS) private readonly options: ResolvedTenancyOptions) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const response = host.switchToHttp().getResponse<{
+      headersSent?: boolean;
+      status(code: number): { json(body: unknown): void };
+    }>();
+    const out = this.toBody(exception);
+    if (out.statusCode >= 500) this.logger.error(exception instanceof Error ? exception.stack : String(exception));
+    if (response.headersSent) return;
+    response.status(out.statusCode).json(out);
+  }
+
+  /** The JSON body (and status) for an error; override to extend the mapping. */
+  protected toBody(exception: unknown): ErrorBody {
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const res = exception.getResponse();
+      if (typeof res === 'object' && res && 'message' in res) {
+        return body(status, (res as { message: string | string[] }).message);
+      }
+      return body(status, typeof res === 'string' ? res : exception.message);
+    }
+    if (exception instanceof TenantContextMissingError || exception instanceof UnknownTenantError) {
+      return body(401, exception.message);
+    }
+    if (exception instanceof TenantSuspendedError) return body(403, exception.message);
+    if (exception instanceof InvalidTenantContextError) return body(400, exception.message);
+    const code = sqlState(exception);
+    if (code === '42501') {
+      const status = this.options.rlsViolationStatus;
+      return body(status, status === 404 ? 'not found' : 'row-level security denied this operation');
+    }
+    if (code === '23505') return body(409, 'conflict with an existing row');
+    if (code === '40001' || code === '40P01') return body(409, 'concurrent update conflict, retry the request');
+    if (code === '22P02' || code === '22003' || code === '23514') return body(400, 'invalid value');
+    if ((code && (UNAVAILABLE.has(code) || NETWORK.has(code))) || isConnectionLoss(exception)) {
+      return body(503, 'database unavailable, retry the request');
+    }
+    if (exception instanceof QueryFailedError) return body(500, 'Internal server error');
+    return body(500, 'Internal server error');
+  }
+}
+
+function isConnectionLoss(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : '';
+  return /Connection terminated|connection error|not queryable|Client was closed|timeout exceeded when trying to connect/i.test(
+    message,
+  );
+}

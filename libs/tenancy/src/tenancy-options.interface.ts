@@ -1,0 +1,107 @@
+import type { Algorithm } from 'jsonwebtoken';
+import type { ClsModuleOptions } from 'nestjs-cls';
+import type { CatalogCheckOptions } from './catalog/catalog-check';
+import type { TenancySettingNames } from './tenancy.constants';
+
+/** A tenant's registry status; `undefined` from a lookup means the tenant does not exist. */
+export type TenantStatus = 'active' | 'suspended';
+
+/** How tokens are verified. Tokens whose algorithm is not listed (including `none`) are refused. */
+export interface TenancyJwtOptions {
+  /** Shared secret for HMAC algorithms. Default: none (one of `secret` or `publicKey` is required). */
+  secret?: string;
+  /** PEM public key for RSA/ECDSA algorithms. Default: none. */
+  publicKey?: string;
+  /** Accepted algorithms. Default: `['HS256']` with `secret`, `['RS256']` with `publicKey`. */
+  algorithms?: Algorithm[];
+  /** Required `iss` claim. Default: not checked. */
+  issuer?: string;
+  /** Required `aud` claim. Default: not checked. */
+  audience?: string;
+  /** Seconds of clock skew tolerated for `exp` and `nbf`. Default: `0`. */
+  clockToleranceSeconds?: number;
+  /** Longest accepted Authorization header, in characters. Default: `8192`. */
+  maxTokenLength?: number;
+}
+
+/** Names of the token claims that carry the context. */
+export interface TenancyClaimNames {
+  /** Claim holding the tenant uuid. Default: `tenant_id`. */
+  tenantId: string;
+  /** Claim holding the user uuid. Default: `sub`. */
+  userId: string;
+  /** Claim holding the role. Default: `role`. */
+  role: string;
+}
+
+/** How the tenant's registry status is checked on each authenticated request. */
+export interface TenantStatusOptions {
+  /**
+   * How long a looked-up status is trusted, in milliseconds: the longest a suspension takes to
+   * reach requests. Default: `10000`.
+   */
+  cacheTtlMs?: number;
+  /** Most tenants kept in the cache; the oldest entry is evicted first. Default: `10000`. */
+  maxEntries?: number;
+  /**
+   * Custom lookup; return `undefined` for an unknown tenant. Default: reads `status` from
+   * `tenancy.tenants` inside the tenant's own context (one query per cache miss).
+   */
+  lookup?: (tenantId: string) => Promise<TenantStatus | undefined>;
+}
+
+/** Options of `TenancyModule.forRoot()` / `forRootAsync()`. */
+export interface TenancyModuleOptions {
+  /** Token verification. Required. */
+  jwt: TenancyJwtOptions;
+  /** Roles a token may carry; any other role is refused with 403. Required. */
+  roles: string[];
+  /** Claim names. Default: `{ tenantId: 'tenant_id', userId: 'sub', role: 'role' }`. */
+  claims?: Partial<TenancyClaimNames>;
+  /** PostgreSQL setting names. Default: `{ tenantId: 'app.tenant_id', userId: 'app.user_id', role: 'app.role' }`. */
+  settings?: Partial<TenancySettingNames>;
+  /** Tenant status check. Default: see {@link TenantStatusOptions}. */
+  tenantStatus?: TenantStatusOptions;
+  /** The TypeOrmModule connection the apps query through. Default: the default connection. */
+  dataSourceName?: string;
+  /**
+   * What happens when the app connects as a superuser, a BYPASSRLS role, or the owner of a tenant
+   * table, or the catalog check fails: `'refuse'` throws at start-up; `'warn'` only logs and is
+   * DANGEROUS (isolation then rests on that role's goodwill). Default: `'refuse'`.
+   */
+  startupCheck?: 'refuse' | 'warn';
+  /** Catalog check at start-up (its `appRole` is the connection's own role), or `false` to run only the role checks. Default: `{}`. */
+  catalogCheck?: false | Omit<CatalogCheckOptions, 'appRole'>;
+  /** Cross-tenant work: the TypeOrmModule connection `runAsPlatform()` uses. Default: none (runAsPlatform throws). */
+  platform?: { dataSourceName: string };
+  /**
+   * HTTP status for a write refused by a policy's WITH CHECK (SQLSTATE 42501). Default: `403`.
+   * Reads of another tenant's rows never error: they find nothing, and apps answer 404.
+   */
+  rlsViolationStatus?: 403 | 404;
+}
+
+/** Module-definition extras: how nestjs-cls is registered. */
+export interface TenancyModuleExtras {
+  /**
+   * Options for the `ClsModule.forRoot()` the module registers (middleware mounted for every
+   * route), e.g. `{ plugins: [new ClsPluginTransactional(...)] }`; `false` when the app registers
+   * ClsModule itself (it must mount the middleware, guard or interceptor). Default: `{}`.
+   */
+  cls?: ClsModuleOptions | false;
+}
+
+/** Options after defaults are merged (once, in `resolveTenancyOptions`). */
+export interface ResolvedTenancyOptions {
+  jwt: Required<Pick<TenancyJwtOptions, 'algorithms' | 'clockToleranceSeconds' | 'maxTokenLength'>> &
+    TenancyJwtOptions & { key: string };
+  roles: readonly string[];
+  claims: TenancyClaimNames;
+  settings: TenancySettingNames;
+  tenantStatus: Required<Pick<TenantStatusOptions, 'cacheTtlMs' | 'maxEntries'>> & TenantStatusOptions;
+  dataSourceName?: string;
+  startupCheck: 'refuse' | 'warn';
+  catalogCheck: false | Omit<CatalogCheckOptions, 'appRole'>;
+  platform?: { dataSourceName: string };
+  rlsViolationStatus: 403 | 404;
+}

@@ -1,0 +1,39 @@
+import { TenancyConfigurationError } from './errors/tenancy.error';
+import { settingLiteral } from './migrations/sql';
+import { DEFAULT_SETTING_NAMES } from './tenancy.constants';
+import { ResolvedTenancyOptions, TenancyModuleOptions } from './tenancy-options.interface';
+
+/** Merges defaults into the options, in this one place, and refuses unusable ones. */
+export function resolveTenancyOptions(options: TenancyModuleOptions): ResolvedTenancyOptions {
+  const jwt = options?.jwt ?? {};
+  const key = jwt.secret ?? jwt.publicKey;
+  if (!key) {
+    throw new TenancyConfigurationError(
+      'TenancyModule needs jwt.secret (HS256) or jwt.publicKey (RS256) to verify tokens',
+    );
+  }
+  if (jwt.secret !== undefined && jwt.secret.length < 32) {
+    throw new TenancyConfigurationError('jwt.secret must be at least 32 characters long');
+  }
+  const algorithms = jwt.algorithms ?? (jwt.secret ? ['HS256'] : ['RS256']);
+  if (!algorithms.length || algorithms.some((a) => (a as string) === 'none')) {
+    throw new TenancyConfigurationError('jwt.algorithms must list real algorithms; "none" is never accepted');
+  }
+  if (!options.roles?.length) {
+    throw new TenancyConfigurationError('TenancyModule needs roles: the roles a token may carry');
+  }
+  const settings = { ...DEFAULT_SETTING_NAMES, ...options.settings };
+  Object.values(settings).forEach(settingLiteral);
+  return {
+    jwt: { clockToleranceSeconds: 0, maxTokenLength: 8192, ...jwt, algorithms, key },
+    roles: Object.freeze([...options.roles]),
+    claims: { tenantId: 'tenant_id', userId: 'sub', role: 'role', ...options.claims },
+    settings,
+    tenantStatus: { cacheTtlMs: 10_000, maxEntries: 10_000, ...options.tenantStatus },
+    dataSourceName: options.dataSourceName,
+    startupCheck: options.startupCheck ?? 'refuse',
+    catalogCheck: options.catalogCheck ?? {},
+    platform: options.platform,
+    rlsViolationStatus: options.rlsViolationStatus ?? 403,
+  };
+}

@@ -1,0 +1,42 @@
+import { DataSource, QueryRunner } from 'typeorm';
+import { TenancySettingNames } from '../tenancy.constants';
+import { INSTALLED } from '../tenancy.internal-constants';
+import { RlsTransactionSubscriber } from './rls-transaction.subscriber';
+import { TenantTransaction } from './tenant-transaction';
+
+/** What the installed DataSource asks for on every createQueryRunner(). */
+export interface ScopeLookup {
+  /** The open tenant transaction of the current async context, if any. */
+  transaction(): TenantTransaction | undefined;
+  /** Throws when a tenant context exists without a transaction; returns otherwise. */
+  assertNoOrphanContext(): void;
+}
+
+type Installed = DataSource & {
+  [INSTALLED]?: { original: (mode?: 'master' | 'slave') => QueryRunner };
+};
+
+/**
+ * Routes the DataSource's query runners through the current tenant transaction: inside a scope,
+ * `createQueryRunner()` returns the scope's runner; outside one it returns a plain runner (no
+ * settings, so RLS shows no rows). Also registers the subscriber that writes the settings.
+ * Returns the original `createQueryRunner`, which tenant transactions use to get their connection.
+ */
+export function installRlsDataSource(
+  dataSource: DataSource,
+  scopes: ScopeLookup,
+  settings: TenancySettingNames,
+): (mode?: 'master' | 'slave') => QueryRunner {
+  const ds = dataSource as Installed;
+  if (ds[INSTALLED]) return ds[INSTALLED].original;
+  const original = dataSource.createQueryRunner.bind(dataSource);
+  ds[INSTALLED] = { original };
+  dataSource.createQueryRunner = (mode?: 'master' | 'slave') => {
+    const tx = scopes.transaction();
+    if (tx) return tx.queryRunner();
+    scopes.assertNoOrphanContext();
+    return original(mode);
+  };
+  dataSource.subscribers.push(new RlsTransactionSubscriber(settings));
+  return original;
+}

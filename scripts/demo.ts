@@ -1,0 +1,81 @@
+import { resolve } from 'node:path';
+import { Client } from 'pg';
+import { prepareDatabase, redact, startPostgres } from '@app/dev-postgres';
+import { DEMO_TENANTS, jwtSecretFromEnv, DEV_JWT_SECRET } from '@app/demo-kit';
+import { migrateUp } from '../migrations/run-migrations';
+import { createSupportApp } from '../apps/support-api/src/support-app';
+import { createSalesApp } from '../apps/sales-api/src/sales-app';
+import { seedSupport } from '../apps/support-api/src/seed';
+import { seedSales } from '../apps/sales-api/src/seed';
+import { supportDemoTokens } from '../apps/support-api/src/demo-tokens';
+import { salesDemoTokens } from '../apps/sales-api/src/demo-tokens';
+
+/** Seeds the tenant registry with the three demo tenants (fixed ids); leaves existing rows alone. */
+async function seedTenants(owner: Client): Promise<void> {
+  for (const t of Object.values(DEMO_TENANTS)) {
+    await owner.query(
+      `INSERT INTO tenancy.tenants (id, slug, name, status) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING`,
+      [t.id, t.slug, t.name, t.status],
+    );
+  }
+}
+
+async function main(): Promise<void> {
+  const pg = await startPostgres({
+    purpose: 'demo',
+    dataDir: resolve(process.env.DEMO_DATA_DIR ?? '.data/postgres'),
+    port: Number(process.env.DEMO_PG_PORT ?? 54329),
+  });
+  console.log(`PostgreSQL: ${pg.description}`);
+  const db = await prepareDatabase(pg.adminUrl, process.env.DEMO_DATABASE ?? 'tenancy_demo');
+  const ran = await migrateUp(db.ownerUrl);
+  console.log(ran.length ? `Migrations run: ${ran.join(', ')}` : 'Migrations: up to date');
+  const owner = new Client({ connectionString: db.ownerUrl });
+  await owner.connect();
+  try {
+    await seedTenants(owner);
+    await seedSupport(owner);
+    await seedSales(owner);
+  } finally {
+    await owner.end();
+  }
+  const jwtSecret = jwtSecretFromEnv();
+  const supportPort = Number(process.env.SUPPORT_PORT ?? 3001);
+  const salesPort = Number(process.env.SALES_PORT ?? 3002);
+  const support = await createSupportApp({ databaseUrl: db.appUrl, jwtSecret, logger: ['error', 'warn'] });
+  await support.listen(supportPort);
+  const sales = await createSalesApp({ databaseUrl: db.appUrl, jwtSecret, logger: ['error', 'warn'] });
+  await sales.listen(salesPort);
+
+  const supportUrl = `http://localhost:${supportPort}`;
+  const salesUrl = `http://localhost:${salesPort}`;
+  const lines = [
+    '',
+    `Apps connect as ${db.roles.app}: ${redact(db.appUrl)}`,
+    `support-api: ${supportUrl}  (OpenAPI: ${supportUrl}/docs)`,
+    `sales-api:   ${salesUrl}  (OpenAPI: ${salesUrl}/docs)`,
+    jwtSecret === DEV_JWT_SECRET
+      ? 'JWT_SECRET is not set: signing with the DEVELOPMENT default secret (never use it in production).'
+      : 'Signing tokens with JWT_SECRET from the environment.',
+    `Tenants: ${Object.values(DEMO_TENANTS).map((t) => `${t.slug} ${t.id} (${t.status})`).join(', ')}`,
+    '',
+  ];
+  for (const t of [...supportDemoTokens(jwtSecret, supportUrl), ...salesDemoTokens(jwtSecret, salesUrl)]) {
+    lines.push(`# ${t.label}`, `export TOKEN='${t.token}'`, t.curl, '');
+  }
+  lines.push('More tokens: npm run token -- --tenant globex --role admin', 'Press Ctrl+C to stop.');
+  console.log(lines.join('\n'));
+
+  const stop = async () => {
+    await Promise.allSettled([support.close(), sales.close()]);
+    await pg.stop();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
