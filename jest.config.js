@@ -4,7 +4,8 @@ module.exports = {
   moduleFileExtensions: ['ts', 'js', 'json'],
   testRegex: '(libs|apps|test|scripts)/.*\\.(spec|e2e-spec)\\.ts$',
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
-  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.jest.json' }] },
+  transform: { '^.+\\.[cm]?[tj]s$': '<rootDir>/test/setup/jest-transformer.js' },
+  transformIgnorePatterns: ['/node_modules/(?!@nestjs/)'],
   moduleNameMapper: {
     '^@app/tenancy$': '<rootDir>/libs/tenancy/src',
     '^@app/dev-postgres$': '<rootDir>/libs/dev-postgres/src',

@@ -1,0 +1,33 @@
+import { Client } from 'pg';
+
+type QueryFn = (...args: unknown[]) => unknown;
+
+/** Records every statement any pg Client in this process sends, while installed. */
+export class StatementCounter {
+  readonly statements: string[] = [];
+  private original?: QueryFn;
+
+  install(): this {
+    const proto = Client.prototype as unknown as { query: QueryFn };
+    const original = proto.query;
+    const statements = this.statements;
+    this.original = original;
+    proto.query = function (this: unknown, ...args: unknown[]) {
+      const first = args[0] as string | { text?: string } | undefined;
+      statements.push(typeof first === 'string' ? first : (first?.text ?? '<custom query>'));
+      return original.apply(this, args);
+    };
+    return this;
+  }
+
+  uninstall(): void {
+    if (this.original) (Client.prototype as unknown as { query: QueryFn }).query = this.original;
+  }
+
+  /** Runs `fn` and returns the statements sent meanwhile. */
+  async during(fn: () => Promise<unknown>): Promise<string[]> {
+    const from = this.statements.length;
+    await fn();
+    return this.statements.slice(from);
+  }
+}
