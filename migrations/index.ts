@@ -3,4 +3,8 @@ import { SupportSchema1764000001000 } from './1764000001000-SupportSchema';
 import { SalesSchema1764000002000 } from './1764000002000-SalesSchema';
 
 /** Every migration of the shared database, in order. New migrations are appended here. */
-export const MIGRATIONS = [TenancyFoundation1764000000000, SupportSchema1764000001000, SalesSchema1764000002000];
+export const MIGRATIONS = [
+  TenancyFoundation1764000000000,
+  SupportSchema1764000001000,
+  SalesSchema1764000002000,
+];

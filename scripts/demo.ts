@@ -42,9 +42,17 @@ async function main(): Promise<void> {
   const jwtSecret = jwtSecretFromEnv();
   const supportPort = Number(process.env.SUPPORT_PORT ?? 3001);
   const salesPort = Number(process.env.SALES_PORT ?? 3002);
-  const support = await createSupportApp({ databaseUrl: db.appUrl, jwtSecret, logger: ['error', 'warn'] });
+  const support = await createSupportApp({
+    databaseUrl: db.appUrl,
+    jwtSecret,
+    logger: ['error', 'warn'],
+  });
   await support.listen(supportPort);
-  const sales = await createSalesApp({ databaseUrl: db.appUrl, jwtSecret, logger: ['error', 'warn'] });
+  const sales = await createSalesApp({
+    databaseUrl: db.appUrl,
+    jwtSecret,
+    logger: ['error', 'warn'],
+  });
   await sales.listen(salesPort);
 
   const supportUrl = `http://localhost:${supportPort}`;
@@ -57,10 +65,15 @@ async function main(): Promise<void> {
     jwtSecret === DEV_JWT_SECRET
       ? 'JWT_SECRET is not set: signing with the DEVELOPMENT default secret (never use it in production).'
       : 'Signing tokens with JWT_SECRET from the environment.',
-    `Tenants: ${Object.values(DEMO_TENANTS).map((t) => `${t.slug} ${t.id} (${t.status})`).join(', ')}`,
+    `Tenants: ${Object.values(DEMO_TENANTS)
+      .map((t) => `${t.slug} ${t.id} (${t.status})`)
+      .join(', ')}`,
     '',
   ];
-  for (const t of [...supportDemoTokens(jwtSecret, supportUrl), ...salesDemoTokens(jwtSecret, salesUrl)]) {
+  for (const t of [
+    ...supportDemoTokens(jwtSecret, supportUrl),
+    ...salesDemoTokens(jwtSecret, salesUrl),
+  ]) {
     lines.push(`# ${t.label}`, `export TOKEN='${t.token}'`, t.curl, '');
   }
   lines.push('More tokens: npm run token -- --tenant globex --role admin', 'Press Ctrl+C to stop.');

@@ -16,7 +16,9 @@ describe('checkTenancyCatalog', () => {
   });
 
   it("passes on the project's migrated schema", async () => {
-    expect(await checkTenancyCatalog(owner, { schemas: ['tenancy', 'support', 'sales'] })).toEqual([]);
+    expect(await checkTenancyCatalog(owner, { schemas: ['tenancy', 'support', 'sales'] })).toEqual(
+      [],
+    );
   });
 
   describe('on deliberately broken tables', () => {
@@ -29,7 +31,9 @@ describe('checkTenancyCatalog', () => {
 
     beforeAll(async () => {
       await owner.query(`CREATE SCHEMA ${schema}`);
-      await owner.query(`CREATE TABLE ${schema}.parent (tenant_id uuid NOT NULL, id int, PRIMARY KEY (tenant_id, id))`);
+      await owner.query(
+        `CREATE TABLE ${schema}.parent (tenant_id uuid NOT NULL, id int, PRIMARY KEY (tenant_id, id))`,
+      );
       await owner.query(`CREATE UNIQUE INDEX parent_id_uq ON ${schema}.parent (id)`);
       await enableTenantRls(owner, `${schema}.parent`);
     });
@@ -38,19 +42,25 @@ describe('checkTenancyCatalog', () => {
     });
 
     it('reports a tenant table without RLS, FORCE or policy', async () => {
-      await owner.query(`CREATE TABLE ${schema}.bare (tenant_id uuid NOT NULL, id int, PRIMARY KEY (tenant_id, id))`);
+      await owner.query(
+        `CREATE TABLE ${schema}.bare (tenant_id uuid NOT NULL, id int, PRIMARY KEY (tenant_id, id))`,
+      );
       expect(await codesFor('bare')).toEqual(['NO_POLICY', 'RLS_NOT_ENABLED', 'RLS_NOT_FORCED']);
     });
 
     it('reports RLS enabled but not forced', async () => {
-      await owner.query(`CREATE TABLE ${schema}.unforced (tenant_id uuid NOT NULL, id int, PRIMARY KEY (tenant_id, id))`);
+      await owner.query(
+        `CREATE TABLE ${schema}.unforced (tenant_id uuid NOT NULL, id int, PRIMARY KEY (tenant_id, id))`,
+      );
       await enableTenantRls(owner, `${schema}.unforced`);
       await owner.query(`ALTER TABLE ${schema}.unforced NO FORCE ROW LEVEL SECURITY`);
       expect(await codesFor('unforced')).toEqual(['RLS_NOT_FORCED']);
     });
 
     it('reports a primary key that does not start with tenant_id, and a missing one', async () => {
-      await owner.query(`CREATE TABLE ${schema}.idpk (id int PRIMARY KEY, tenant_id uuid NOT NULL)`);
+      await owner.query(
+        `CREATE TABLE ${schema}.idpk (id int PRIMARY KEY, tenant_id uuid NOT NULL)`,
+      );
       await enableTenantRls(owner, `${schema}.idpk`);
       await owner.query(`CREATE TABLE ${schema}.nopk (tenant_id uuid NOT NULL, id int)`);
       await enableTenantRls(owner, `${schema}.nopk`);
@@ -59,16 +69,22 @@ describe('checkTenancyCatalog', () => {
     });
 
     it('reports unique constraints and unique indexes without tenant_id', async () => {
-      await owner.query(`CREATE TABLE ${schema}.uq (tenant_id uuid NOT NULL, id int, email text UNIQUE, PRIMARY KEY (tenant_id, id))`);
+      await owner.query(
+        `CREATE TABLE ${schema}.uq (tenant_id uuid NOT NULL, id int, email text UNIQUE, PRIMARY KEY (tenant_id, id))`,
+      );
       await enableTenantRls(owner, `${schema}.uq`);
       expect(await codesFor('uq')).toEqual(['UNIQUE_WITHOUT_TENANT']);
       expect(await codesFor('parent')).toEqual(['UNIQUE_WITHOUT_TENANT']);
     });
 
     it('reports a foreign key without tenant_id, and accepts a composite one', async () => {
-      await owner.query(`CREATE TABLE ${schema}.child_bad (tenant_id uuid NOT NULL, id int, parent_id int REFERENCES ${schema}.parent (id), PRIMARY KEY (tenant_id, id))`);
+      await owner.query(
+        `CREATE TABLE ${schema}.child_bad (tenant_id uuid NOT NULL, id int, parent_id int REFERENCES ${schema}.parent (id), PRIMARY KEY (tenant_id, id))`,
+      );
       await enableTenantRls(owner, `${schema}.child_bad`);
-      await owner.query(`CREATE TABLE ${schema}.child_ok (tenant_id uuid NOT NULL, id int, parent_id int, PRIMARY KEY (tenant_id, id), FOREIGN KEY (tenant_id, parent_id) REFERENCES ${schema}.parent (tenant_id, id))`);
+      await owner.query(
+        `CREATE TABLE ${schema}.child_ok (tenant_id uuid NOT NULL, id int, parent_id int, PRIMARY KEY (tenant_id, id), FOREIGN KEY (tenant_id, parent_id) REFERENCES ${schema}.parent (tenant_id, id))`,
+      );
       await enableTenantRls(owner, `${schema}.child_ok`);
       expect(await codesFor('child_bad')).toEqual(['FOREIGN_KEY_WITHOUT_TENANT']);
       expect(await codesFor('child_ok')).toEqual([]);
@@ -76,7 +92,9 @@ describe('checkTenancyCatalog', () => {
 
     it('reports a view that is not security_invoker, and accepts one that is', async () => {
       await owner.query(`CREATE VIEW ${schema}.v_owner AS SELECT * FROM ${schema}.child_ok`);
-      await owner.query(`CREATE VIEW ${schema}.v_invoker WITH (security_invoker = true) AS SELECT * FROM ${schema}.child_ok`);
+      await owner.query(
+        `CREATE VIEW ${schema}.v_invoker WITH (security_invoker = true) AS SELECT * FROM ${schema}.child_ok`,
+      );
       expect(await codesFor('v_owner')).toEqual(['VIEW_NOT_SECURITY_INVOKER']);
       expect(await codesFor('v_invoker')).toEqual([]);
     });

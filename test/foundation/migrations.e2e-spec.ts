@@ -36,7 +36,10 @@ describe('migrations', () => {
 
   beforeAll(async () => {
     process.env.APP_DB_ROLE = appRole;
-    const db = await prepareDatabase(testUrl('serverAdminUrl'), database, { ...defaultRoles(), app: appRole });
+    const db = await prepareDatabase(testUrl('serverAdminUrl'), database, {
+      ...defaultRoles(),
+      app: appRole,
+    });
     ownerUrl = db.ownerUrl;
   });
 
@@ -72,7 +75,9 @@ describe('migrations', () => {
         `SELECT rolcanlogin, rolsuper, rolbypassrls, rolcreaterole FROM pg_roles WHERE rolname = $1`,
         [appRole],
       );
-      expect(r.rows).toEqual([{ rolcanlogin: true, rolsuper: false, rolbypassrls: false, rolcreaterole: false }]);
+      expect(r.rows).toEqual([
+        { rolcanlogin: true, rolsuper: false, rolbypassrls: false, rolcreaterole: false },
+      ]);
     } finally {
       await admin.end();
     }

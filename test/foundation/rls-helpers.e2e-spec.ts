@@ -37,7 +37,10 @@ describe('RLS migration helpers', () => {
       [tenantB, 'b1'],
     ]) {
       await inTenant(owner, tenant, () =>
-        owner.query(`INSERT INTO ${schema}.items (tenant_id, label) VALUES ($1, $2)`, [tenant, label]),
+        owner.query(`INSERT INTO ${schema}.items (tenant_id, label) VALUES ($1, $2)`, [
+          tenant,
+          label,
+        ]),
       );
     }
     rowA = (
@@ -49,7 +52,9 @@ describe('RLS migration helpers', () => {
       owner.query(`INSERT INTO ${schema}.articles (tenant_id, title) VALUES (NULL, 'global')`),
     );
     await inTenant(owner, tenantA, () =>
-      owner.query(`INSERT INTO ${schema}.articles (tenant_id, title) VALUES ($1, 'a-only')`, [tenantA]),
+      owner.query(`INSERT INTO ${schema}.articles (tenant_id, title) VALUES ($1, 'a-only')`, [
+        tenantA,
+      ]),
     );
   });
 
@@ -67,7 +72,9 @@ describe('RLS migration helpers', () => {
   it('shows no rows and rejects inserts on a fresh connection with no tenant set', async () => {
     const fresh = await connect('app');
     try {
-      expect((await fresh.query(`SELECT current_setting('app.tenant_id', true) AS t`)).rows[0].t).toBeNull();
+      expect(
+        (await fresh.query(`SELECT current_setting('app.tenant_id', true) AS t`)).rows[0].t,
+      ).toBeNull();
       expect(await labels(fresh)).toEqual([]);
       await expect(
         fresh.query(`INSERT INTO ${schema}.items (tenant_id, label) VALUES ($1, 'x')`, [tenantA]),
@@ -79,7 +86,9 @@ describe('RLS migration helpers', () => {
 
   it("shows no rows and rejects inserts after an earlier transaction set a tenant ('' not NULL)", async () => {
     await inTenant(app, tenantA, async () => expect(await labels(app)).toEqual(['a1', 'a2']));
-    expect((await app.query(`SELECT current_setting('app.tenant_id', true) AS t`)).rows[0].t).toBe('');
+    expect((await app.query(`SELECT current_setting('app.tenant_id', true) AS t`)).rows[0].t).toBe(
+      '',
+    );
     expect(await labels(app)).toEqual([]);
     await expect(
       app.query(`INSERT INTO ${schema}.items (tenant_id, label) VALUES ($1, 'x')`, [tenantA]),
@@ -97,7 +106,9 @@ describe('RLS migration helpers', () => {
   it("refuses to insert a row with another tenant's id", async () => {
     await expect(
       inTenant(app, tenantA, () =>
-        app.query(`INSERT INTO ${schema}.items (tenant_id, label) VALUES ($1, 'smuggled')`, [tenantB]),
+        app.query(`INSERT INTO ${schema}.items (tenant_id, label) VALUES ($1, 'smuggled')`, [
+          tenantB,
+        ]),
       ),
     ).rejects.toMatchObject({ code: '42501' });
     await inTenant(app, tenantB, async () => expect(await labels(app)).toEqual(['b1']));
@@ -134,7 +145,9 @@ describe('RLS migration helpers', () => {
       ),
     ).rejects.toMatchObject({ code: '42501' });
     await inTenant(app, tenantA, async () => {
-      const upd = await app.query(`UPDATE ${schema}.articles SET title = 'defaced' WHERE tenant_id IS NULL`);
+      const upd = await app.query(
+        `UPDATE ${schema}.articles SET title = 'defaced' WHERE tenant_id IS NULL`,
+      );
       const del = await app.query(`DELETE FROM ${schema}.articles WHERE tenant_id IS NULL`);
       expect([upd.rowCount, del.rowCount]).toEqual([0, 0]);
     });
@@ -145,7 +158,9 @@ describe('RLS migration helpers', () => {
   });
 
   it('reverses cleanly: disableTenantRls removes policies, FORCE and grants', async () => {
-    await owner.query(`CREATE TABLE ${schema}.tmp (tenant_id uuid NOT NULL, id int, PRIMARY KEY (tenant_id, id))`);
+    await owner.query(
+      `CREATE TABLE ${schema}.tmp (tenant_id uuid NOT NULL, id int, PRIMARY KEY (tenant_id, id))`,
+    );
     await enableTenantRls(owner, `${schema}.tmp`);
     await disableTenantRls(owner, `${schema}.tmp`);
     const state = await owner.query(

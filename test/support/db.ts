@@ -39,12 +39,10 @@ export async function createTenant(
   status: 'active' | 'suspended' = 'active',
 ): Promise<string> {
   const id = randomUUID();
-  await owner.query(`INSERT INTO tenancy.tenants (id, slug, name, status) VALUES ($1, $2, $3, $4)`, [
-    id,
-    `${slug}-${id.slice(0, 8)}`,
-    slug,
-    status,
-  ]);
+  await owner.query(
+    `INSERT INTO tenancy.tenants (id, slug, name, status) VALUES ($1, $2, $3, $4)`,
+    [id, `${slug}-${id.slice(0, 8)}`, slug, status],
+  );
   return id;
 }
 

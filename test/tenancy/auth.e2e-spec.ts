@@ -18,8 +18,14 @@ describe('TenancyModule: authentication fails closed', () => {
   let suspendedId: string;
   const counter = new StatementCounter();
   const now = () => Math.floor(Date.now() / 1000);
-  const claims = (extra: object = {}) => ({ tenant_id: a.id, sub: a.userId, role: 'member', ...extra });
-  const hs = (payload: object, secret = NOTES_SECRET) => sign(payload, secret, { algorithm: 'HS256' });
+  const claims = (extra: object = {}) => ({
+    tenant_id: a.id,
+    sub: a.userId,
+    role: 'member',
+    ...extra,
+  });
+  const hs = (payload: object, secret = NOTES_SECRET) =>
+    sign(payload, secret, { algorithm: 'HS256' });
 
   beforeAll(async () => {
     ({ owner, app } = await notesSetup());
@@ -39,32 +45,93 @@ describe('TenancyModule: authentication fails closed', () => {
     ['no token', () => undefined, 401, 'missing bearer token'],
     ['a garbage token', () => 'not-a-jwt', 401, 'malformed token'],
     ['a token with garbage segments', () => 'aaa.bbb.ccc', 401, 'malformed token'],
-    ['an alg:none token', () => `${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims())}.`, 401, 'unsigned tokens are not accepted'],
-    ['a token signed with the wrong key', () => hs(claims(), 'another-secret-0123456789-0123456789-xx'), 401, 'invalid token signature'],
-    ['an HS512 token (algorithm not accepted)', () => sign(claims(), NOTES_SECRET, { algorithm: 'HS512' }), 401, 'token algorithm not accepted'],
+    [
+      'an alg:none token',
+      () => `${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims())}.`,
+      401,
+      'unsigned tokens are not accepted',
+    ],
+    [
+      'a token signed with the wrong key',
+      () => hs(claims(), 'another-secret-0123456789-0123456789-xx'),
+      401,
+      'invalid token signature',
+    ],
+    [
+      'an HS512 token (algorithm not accepted)',
+      () => sign(claims(), NOTES_SECRET, { algorithm: 'HS512' }),
+      401,
+      'token algorithm not accepted',
+    ],
     ['an expired token', () => hs(claims({ exp: now() - 60 })), 401, 'token expired'],
     ['a token not yet valid', () => hs(claims({ nbf: now() + 600 })), 401, 'token not yet valid'],
-    ['a token without tenant_id', () => hs({ sub: a.userId, role: 'member' }), 401, 'token claim "tenant_id" must be a uuid'],
-    ['a token without sub', () => hs({ tenant_id: a.id, role: 'member' }), 401, 'token claim "sub" must be a uuid'],
-    ['a non-uuid tenant claim', () => hs(claims({ tenant_id: 'acme' })), 401, 'token claim "tenant_id" must be a uuid'],
-    ['a non-uuid user claim', () => hs(claims({ sub: 42 })), 401, 'token claim "sub" must be a uuid'],
-    ['SQL in the tenant claim', () => hs(claims({ tenant_id: `x'; SET app.tenant_id='${randomUUID()}` })), 401, 'token claim "tenant_id" must be a uuid'],
-    ['SQL in the role claim', () => hs(claims({ role: `member'; DROP TABLE lib_test.notes; --` })), 403, 'token claim "role" must be one of: member, admin'],
+    [
+      'a token without tenant_id',
+      () => hs({ sub: a.userId, role: 'member' }),
+      401,
+      'token claim "tenant_id" must be a uuid',
+    ],
+    [
+      'a token without sub',
+      () => hs({ tenant_id: a.id, role: 'member' }),
+      401,
+      'token claim "sub" must be a uuid',
+    ],
+    [
+      'a non-uuid tenant claim',
+      () => hs(claims({ tenant_id: 'acme' })),
+      401,
+      'token claim "tenant_id" must be a uuid',
+    ],
+    [
+      'a non-uuid user claim',
+      () => hs(claims({ sub: 42 })),
+      401,
+      'token claim "sub" must be a uuid',
+    ],
+    [
+      'SQL in the tenant claim',
+      () => hs(claims({ tenant_id: `x'; SET app.tenant_id='${randomUUID()}` })),
+      401,
+      'token claim "tenant_id" must be a uuid',
+    ],
+    [
+      'SQL in the role claim',
+      () => hs(claims({ role: `member'; DROP TABLE lib_test.notes; --` })),
+      403,
+      'token claim "role" must be one of: member, admin',
+    ],
     ['an oversize claim', () => hs(claims({ pad: 'x'.repeat(9000) })), 401, 'token too large'],
-    ['an unknown role', () => hs(claims({ role: 'superadmin' })), 403, 'token claim "role" must be one of: member, admin'],
+    [
+      'an unknown role',
+      () => hs(claims({ role: 'superadmin' })),
+      403,
+      'token claim "role" must be one of: member, admin',
+    ],
   ];
 
-  it.each(cases)('refuses %s with a clear JSON error and sends no statement', async (_, token, status, message) => {
-    let body: unknown;
-    const statements = await counter.during(async () => {
-      body = (await get(app, '/notes/raw', token()).expect(status)).body;
-    });
-    expect(body).toEqual({ statusCode: status, message, error: status === 401 ? 'Unauthorized' : 'Forbidden' });
-    expect(statements).toEqual([]);
-  });
+  it.each(cases)(
+    'refuses %s with a clear JSON error and sends no statement',
+    async (_, token, status, message) => {
+      let body: unknown;
+      const statements = await counter.during(async () => {
+        body = (await get(app, '/notes/raw', token()).expect(status)).body;
+      });
+      expect(body).toEqual({
+        statusCode: status,
+        message,
+        error: status === 401 ? 'Unauthorized' : 'Forbidden',
+      });
+      expect(statements).toEqual([]);
+    },
+  );
 
   it('refuses an unknown tenant with 401 and reads no tenant row', async () => {
-    const token = signToken(NOTES_SECRET, { tenantId: randomUUID(), userId: randomUUID(), role: 'member' });
+    const token = signToken(NOTES_SECRET, {
+      tenantId: randomUUID(),
+      userId: randomUUID(),
+      role: 'member',
+    });
     let body: unknown;
     const statements = await counter.during(async () => {
       body = (await get(app, '/notes/raw', token).expect(401)).body;
@@ -74,7 +141,11 @@ describe('TenancyModule: authentication fails closed', () => {
   });
 
   it('refuses a suspended tenant with 403 and reads no tenant row', async () => {
-    const token = signToken(NOTES_SECRET, { tenantId: suspendedId, userId: randomUUID(), role: 'member' });
+    const token = signToken(NOTES_SECRET, {
+      tenantId: suspendedId,
+      userId: randomUUID(),
+      role: 'member',
+    });
     let body: unknown;
     const statements = await counter.during(async () => {
       body = (await get(app, '/notes/raw', token).expect(403)).body;

@@ -52,7 +52,10 @@ describe('TenancyModule: concurrent requests never cross tenants', () => {
         await new Promise((r) => setTimeout(r, delay));
         const auth = `Bearer ${tenant.token}`;
         if (write) {
-          const res = await request(url).post('/notes').set('Authorization', auth).send({ title: `${tenant.slug}:w${i}` });
+          const res = await request(url)
+            .post('/notes')
+            .set('Authorization', auth)
+            .send({ title: `${tenant.slug}:w${i}` });
           if (res.status !== 201) foreign.push(`write ${i} -> ${res.status}`);
           return;
         }
@@ -67,10 +70,16 @@ describe('TenancyModule: concurrent requests never cross tenants', () => {
     for (const t of tenants) {
       await owner.query('BEGIN');
       await owner.query(`SELECT set_config('app.tenant_id', $1, true)`, [t.id]);
-      const rows = (await owner.query('SELECT title FROM lib_test.notes')).rows.map((r) => r.title as string);
+      const rows = (await owner.query('SELECT title FROM lib_test.notes')).rows.map(
+        (r) => r.title as string,
+      );
       await owner.query('COMMIT');
       const expected = plan.filter((p) => p.write && p.tenant === t).length + 1;
-      expect({ tenant: t.slug, count: rows.length, foreign: rows.filter((x) => !x.startsWith(`${t.slug}:`)) }).toEqual({
+      expect({
+        tenant: t.slug,
+        count: rows.length,
+        foreign: rows.filter((x) => !x.startsWith(`${t.slug}:`)),
+      }).toEqual({
         tenant: t.slug,
         count: expected,
         foreign: [],

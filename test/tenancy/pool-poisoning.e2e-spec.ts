@@ -53,7 +53,9 @@ describe('TenancyModule: a pooled connection carries nothing between requests (p
       await post(app, '/notes/dangling', a.token).expect(201);
       await new Promise((r) => setTimeout(r, 120));
       expect((await get(app, '/notes/raw', b.token).expect(200)).body).toEqual(['b-one']);
-      expect(counter.statements.filter((s) => s === 'SELECT title FROM lib_test.notes')).toHaveLength(1);
+      expect(
+        counter.statements.filter((s) => s === 'SELECT title FROM lib_test.notes'),
+      ).toHaveLength(1);
     } finally {
       counter.uninstall();
     }

@@ -1,6 +1,13 @@
 import { INestApplication } from '@nestjs/common';
 import { Client } from 'pg';
-import { get, notesSetup, notesTenant, NotesTenant, post, storedTitles } from './fixtures/notes.harness';
+import {
+  get,
+  notesSetup,
+  notesTenant,
+  NotesTenant,
+  post,
+  storedTitles,
+} from './fixtures/notes.harness';
 
 /** Two tenants, one table: every TypeORM query path sees and changes only its own tenant's rows. */
 describe('TenancyModule: every query path carries the tenant', () => {
@@ -25,14 +32,25 @@ describe('TenancyModule: every query path carries the tenant', () => {
   it.each(['repository', 'manager', 'query-builder', 'raw', 'stream', 'transaction'])(
     'GET /notes/%s returns exactly the caller tenant rows',
     async (path) => {
-      expect((await get(app, `/notes/${path}`, a.token).expect(200)).body).toEqual(['a-one', 'a-tagged', 'a-two']);
-      expect((await get(app, `/notes/${path}`, b.token).expect(200)).body).toEqual(['b-one', 'b-tagged']);
+      expect((await get(app, `/notes/${path}`, a.token).expect(200)).body).toEqual([
+        'a-one',
+        'a-tagged',
+        'a-two',
+      ]);
+      expect((await get(app, `/notes/${path}`, b.token).expect(200)).body).toEqual([
+        'b-one',
+        'b-tagged',
+      ]);
     },
   );
 
   it('loads relations (one-to-many and many-to-one joins) within the tenant only', async () => {
-    expect((await get(app, '/notes/relations', a.token).expect(200)).body).toEqual(['a-tagged:red']);
-    expect((await get(app, '/notes/tags-eager-join', b.token).expect(200)).body).toEqual(['b-tagged:blue']);
+    expect((await get(app, '/notes/relations', a.token).expect(200)).body).toEqual([
+      'a-tagged:red',
+    ]);
+    expect((await get(app, '/notes/tags-eager-join', b.token).expect(200)).body).toEqual([
+      'b-tagged:blue',
+    ]);
   });
 
   it('writes the tenant, user and role settings into the request transaction', async () => {
@@ -67,7 +85,10 @@ describe('TenancyModule: every query path carries the tenant', () => {
   it('runs @Transactional() (@nestjs-cls/transactional) methods in the tenant', async () => {
     const res = await post(app, '/notes/transactional', b.token, { prefix: 'b-tx' }).expect(201);
     expect(res.body).toEqual(['b-inserted', 'b-one', 'b-tagged', 'b-tx-1', 'b-tx-2']);
-    expect((await storedTitles(owner, b.id)).filter((t) => t.startsWith('b-tx'))).toEqual(['b-tx-1', 'b-tx-2']);
+    expect((await storedTitles(owner, b.id)).filter((t) => t.startsWith('b-tx'))).toEqual([
+      'b-tx-1',
+      'b-tx-2',
+    ]);
   });
 
   it('keeps nested transactions as savepoints: an inner rollback undoes only the inner work', async () => {
@@ -79,8 +100,14 @@ describe('TenancyModule: every query path carries the tenant', () => {
   });
 
   it('rolls back everything the handler wrote when it throws', async () => {
-    const res = await post(app, '/notes/fail-after-write', a.token, { title: 'a-doomed' }).expect(500);
-    expect(res.body).toEqual({ statusCode: 500, message: 'Internal server error', error: 'Internal Server Error' });
+    const res = await post(app, '/notes/fail-after-write', a.token, { title: 'a-doomed' }).expect(
+      500,
+    );
+    expect(res.body).toEqual({
+      statusCode: 500,
+      message: 'Internal server error',
+      error: 'Internal Server Error',
+    });
     expect(await storedTitles(owner, a.id)).not.toContain('a-doomed');
   });
 
@@ -90,7 +117,10 @@ describe('TenancyModule: every query path carries the tenant', () => {
   });
 
   it("maps a policy refusal (writing another tenant's id) to 403 and writes nothing", async () => {
-    const res = await post(app, '/notes/smuggle', a.token, { tenantId: b.id, title: 'smuggled' }).expect(403);
+    const res = await post(app, '/notes/smuggle', a.token, {
+      tenantId: b.id,
+      title: 'smuggled',
+    }).expect(403);
     expect(res.body).toEqual({
       statusCode: 403,
       message: 'row-level security denied this operation',
@@ -100,7 +130,9 @@ describe('TenancyModule: every query path carries the tenant', () => {
   });
 
   it('enforces @Roles() with 403 and lets the listed role through', async () => {
-    expect((await get(app, '/notes/admin-only', a.token).expect(403)).body.message).toBe('requires role: admin');
+    expect((await get(app, '/notes/admin-only', a.token).expect(403)).body.message).toBe(
+      'requires role: admin',
+    );
     await get(app, '/notes/admin-only', a.adminToken).expect(200);
   });
 });

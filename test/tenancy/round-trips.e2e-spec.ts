@@ -3,7 +3,8 @@ import { Client } from 'pg';
 import { StatementCounter } from '../support/statement-counter';
 import { get, notesSetup, notesTenant, NotesTenant, post } from './fixtures/notes.harness';
 
-const SET_CONFIG = 'SELECT set_config($1, $2, true), set_config($3, $4, true), set_config($5, $6, true)';
+const SET_CONFIG =
+  'SELECT set_config($1, $2, true), set_config($3, $4, true), set_config($5, $6, true)';
 
 /**
  * Round trips, counted at the pg client: a tenant-scoped request sends exactly one statement more
@@ -34,7 +35,9 @@ describe('TenancyModule: round trips per request', () => {
   });
 
   it('sends BEGIN, one set_config, the query and COMMIT for a one-query read (baseline in a transaction: 3)', async () => {
-    const statements = await counter.during(() => get(app, '/notes/repository', a.token).expect(200));
+    const statements = await counter.during(() =>
+      get(app, '/notes/repository', a.token).expect(200),
+    );
     expect(statements).toHaveLength(4);
     expect(statements[0]).toBe('START TRANSACTION');
     expect(statements[1]).toBe(SET_CONFIG);
@@ -43,13 +46,17 @@ describe('TenancyModule: round trips per request', () => {
   });
 
   it('adds no savepoint to repository.save(): BEGIN, set_config, INSERT, COMMIT', async () => {
-    const statements = await counter.during(() => post(app, '/notes', a.token, { title: 'rt' }).expect(201));
+    const statements = await counter.during(() =>
+      post(app, '/notes', a.token, { title: 'rt' }).expect(201),
+    );
     expect(statements.map((s) => s.split(' ')[0])).toEqual(['START', 'SELECT', 'INSERT', 'COMMIT']);
     expect(statements[1]).toBe(SET_CONFIG);
   });
 
   it('writes the settings once per request, however many queries run', async () => {
-    const statements = await counter.during(() => get(app, '/notes/slow?ms=1', a.token).expect(200));
+    const statements = await counter.during(() =>
+      get(app, '/notes/slow?ms=1', a.token).expect(200),
+    );
     expect(statements.filter((s) => s === SET_CONFIG)).toHaveLength(1);
     expect(statements).toHaveLength(5);
   });
@@ -59,7 +66,9 @@ describe('TenancyModule: round trips per request', () => {
       await get(app, '/notes/settings', a.token).expect(200);
       await post(app, '/notes', a.token, { title: 'rt-2' }).expect(201);
     });
-    expect(statements.filter((s) => /^\s*SET\s/i.test(s) && !/^\s*SET\s+(LOCAL|TRANSACTION)\s/i.test(s))).toEqual([]);
+    expect(
+      statements.filter((s) => /^\s*SET\s/i.test(s) && !/^\s*SET\s+(LOCAL|TRANSACTION)\s/i.test(s)),
+    ).toEqual([]);
     expect(statements.join('\n')).not.toContain(a.id);
     expect(statements.join('\n')).not.toContain(a.userId);
   });

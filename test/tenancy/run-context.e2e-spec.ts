@@ -21,7 +21,10 @@ describe('TenantContextService.run()', () => {
   let b: NotesTenant;
 
   beforeAll(async () => {
-    ({ owner, app } = await notesSetup({ platformUrl: testUrl('ownerUrl'), tenancy: { platform: { dataSourceName: 'platform' } } }));
+    ({ owner, app } = await notesSetup({
+      platformUrl: testUrl('ownerUrl'),
+      tenancy: { platform: { dataSourceName: 'platform' } },
+    }));
     ds = app.get(DataSource);
     tenancy = app.get(TenantContextService);
     a = await notesTenant(owner, 'run-a', ['a-one']);
@@ -33,7 +36,10 @@ describe('TenantContextService.run()', () => {
     await owner.end();
   });
 
-  const titles = async () => ((await ds.query('SELECT title FROM lib_test.notes ORDER BY title')) as { title: string }[]).map((r) => r.title);
+  const titles = async () =>
+    (await ds.query<{ title: string }[]>('SELECT title FROM lib_test.notes ORDER BY title')).map(
+      (r) => r.title,
+    );
   const ctx = (t: NotesTenant) => ({ tenantId: t.id, userId: t.userId, role: 'member' });
 
   it('sees only the given tenant', async () => {
@@ -44,7 +50,10 @@ describe('TenantContextService.run()', () => {
   it('lets a nested run of another tenant see only that tenant, and restores the outer one after it', async () => {
     const seen = await tenancy.run(ctx(a), async () => {
       const before = await titles();
-      const inner = await tenancy.run(ctx(b), async () => ({ rows: await titles(), current: tenancy.current() }));
+      const inner = await tenancy.run(ctx(b), async () => ({
+        rows: await titles(),
+        current: tenancy.current(),
+      }));
       const after = await titles();
       return { before, inner, after, current: tenancy.current() };
     });
@@ -57,10 +66,15 @@ describe('TenantContextService.run()', () => {
   });
 
   it('commits when fn resolves and rolls back when it throws', async () => {
-    await tenancy.run(ctx(a), () => ds.query('INSERT INTO lib_test.notes (tenant_id, title) VALUES ($1, $2)', [a.id, 'a-job']));
+    await tenancy.run(ctx(a), () =>
+      ds.query('INSERT INTO lib_test.notes (tenant_id, title) VALUES ($1, $2)', [a.id, 'a-job']),
+    );
     await expect(
       tenancy.run(ctx(a), async () => {
-        await ds.query('INSERT INTO lib_test.notes (tenant_id, title) VALUES ($1, $2)', [a.id, 'a-job-failed']);
+        await ds.query('INSERT INTO lib_test.notes (tenant_id, title) VALUES ($1, $2)', [
+          a.id,
+          'a-job-failed',
+        ]);
         throw new Error('job failed');
       }),
     ).rejects.toThrow('job failed');
@@ -75,18 +89,22 @@ describe('TenantContextService.run()', () => {
   });
 
   it('refuses a malformed context before any query', async () => {
-    await expect(tenancy.run({ tenantId: "x' OR 1=1 --", userId: a.userId, role: 'member' }, titles)).rejects.toThrow(
-      InvalidTenantContextError,
-    );
-    await expect(tenancy.run({ tenantId: a.id, userId: a.userId, role: '' }, titles)).rejects.toThrow(
-      InvalidTenantContextError,
-    );
+    await expect(
+      tenancy.run({ tenantId: "x' OR 1=1 --", userId: a.userId, role: 'member' }, titles),
+    ).rejects.toThrow(InvalidTenantContextError);
+    await expect(
+      tenancy.run({ tenantId: a.id, userId: a.userId, role: '' }, titles),
+    ).rejects.toThrow(InvalidTenantContextError);
   });
 
   it('runs platform work only explicitly, on the platform connection, outside any tenant', async () => {
     const seen = await tenancy.run(ctx(a), () =>
       tenancy.runAsPlatform('count tenants for the test', async (m) => ({
-        tenants: (await m.query('SELECT count(*)::int AS n FROM tenancy.tenants WHERE id = ANY($1)', [[a.id, b.id]]))[0].n,
+        tenants: (
+          await m.query('SELECT count(*)::int AS n FROM tenancy.tenants WHERE id = ANY($1)', [
+            [a.id, b.id],
+          ])
+        )[0].n,
         context: tenancy.current(),
       })),
     );
@@ -96,9 +114,9 @@ describe('TenantContextService.run()', () => {
   it('throws PlatformNotConfiguredError when no platform connection is configured', async () => {
     const plain = await createNotesApp({ databaseUrl: testUrl('appUrl') });
     try {
-      await expect(plain.get(TenantContextService).runAsPlatform('x', async () => 1)).rejects.toThrow(
-        PlatformNotConfiguredError,
-      );
+      await expect(
+        plain.get(TenantContextService).runAsPlatform('x', async () => 1),
+      ).rejects.toThrow(PlatformNotConfiguredError);
     } finally {
       await plain.close();
     }

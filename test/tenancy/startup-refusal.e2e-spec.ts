@@ -31,7 +31,9 @@ describe('TenancyModule: start-up refusal', () => {
 
   it('refuses to start as a BYPASSRLS role', async () => {
     const url = withCredentials(testUrl('appUrl'), { user: bypassRole, password: 'bypass' });
-    await expect(createNotesApp({ databaseUrl: url })).rejects.toThrow(/APP_ROLE_BYPASSRLS[\s\S]*NOBYPASSRLS/);
+    await expect(createNotesApp({ databaseUrl: url })).rejects.toThrow(
+      /APP_ROLE_BYPASSRLS[\s\S]*NOBYPASSRLS/,
+    );
   });
 
   it('refuses to start as the owner of the tenant tables', async () => {
@@ -44,7 +46,9 @@ describe('TenancyModule: start-up refusal', () => {
     const owner = await connect('owner');
     const table = `lib_test.unprotected_${suffix()}`;
     try {
-      await owner.query(`CREATE TABLE ${table} (tenant_id uuid NOT NULL, id int, PRIMARY KEY (tenant_id, id))`);
+      await owner.query(
+        `CREATE TABLE ${table} (tenant_id uuid NOT NULL, id int, PRIMARY KEY (tenant_id, id))`,
+      );
       await expect(createNotesApp({ databaseUrl: testUrl('appUrl') })).rejects.toThrow(
         new RegExp(`RLS_NOT_ENABLED\\] ${table}`),
       );
@@ -55,7 +59,10 @@ describe('TenancyModule: start-up refusal', () => {
   });
 
   it("starts anyway with startupCheck: 'warn' (documented as dangerous)", async () => {
-    const app = await createNotesApp({ databaseUrl: testUrl('adminUrl'), tenancy: { startupCheck: 'warn' } });
+    const app = await createNotesApp({
+      databaseUrl: testUrl('adminUrl'),
+      tenancy: { startupCheck: 'warn' },
+    });
     await app.close();
   });
 

@@ -1,4 +1,9 @@
-import { BadRequestException, INestApplication, ValidationError, ValidationPipe } from '@nestjs/common';
+import {
+  BadRequestException,
+  INestApplication,
+  ValidationError,
+  ValidationPipe,
+} from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { TenancyExceptionFilter } from '@app/tenancy';
 
@@ -6,7 +11,11 @@ function messages(errors: ValidationError[], parent = ''): string[] {
   return errors.flatMap((e) => {
     const path = parent ? `${parent}.${e.property}` : e.property;
     const own = Object.values(e.constraints ?? {}).map((m) =>
-      m.startsWith(`property ${e.property} `) ? `${path}: ${m}` : m.startsWith(e.property) ? `${path}${m.slice(e.property.length)}` : `${path}: ${m}`,
+      m.startsWith(`property ${e.property} `)
+        ? `${path}: ${m}`
+        : m.startsWith(e.property)
+          ? `${path}${m.slice(e.property.length)}`
+          : `${path}: ${m}`,
     );
     return [...own, ...messages(e.children ?? [], path)];
   });
@@ -17,7 +26,10 @@ function messages(errors: ValidationError[], parent = ''): string[] {
  * transformed, every message naming its field), JSON errors without stack traces for every route,
  * OpenAPI at /docs, and shutdown hooks.
  */
-export function configureHttpApp(app: INestApplication, docs: { title: string; description: string }): void {
+export function configureHttpApp(
+  app: INestApplication,
+  docs: { title: string; description: string },
+): void {
   app.useGlobalPipes(
     new ValidationPipe({
       whitelist: true,

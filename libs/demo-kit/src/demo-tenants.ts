@@ -1,8 +1,23 @@
 /** The demo's tenants, with fixed ids (documented in README.md). */
 export const DEMO_TENANTS = {
-  acme: { id: '0a000000-0000-4000-8000-000000000001', slug: 'acme', name: 'Acme Corp', status: 'active' },
-  globex: { id: '0b000000-0000-4000-8000-000000000002', slug: 'globex', name: 'Globex', status: 'active' },
-  initech: { id: '0c000000-0000-4000-8000-000000000003', slug: 'initech', name: 'Initech', status: 'suspended' },
+  acme: {
+    id: '0a000000-0000-4000-8000-000000000001',
+    slug: 'acme',
+    name: 'Acme Corp',
+    status: 'active',
+  },
+  globex: {
+    id: '0b000000-0000-4000-8000-000000000002',
+    slug: 'globex',
+    name: 'Globex',
+    status: 'active',
+  },
+  initech: {
+    id: '0c000000-0000-4000-8000-000000000003',
+    slug: 'initech',
+    name: 'Initech',
+    status: 'suspended',
+  },
 } as const;
 
 /** Development-only signing secret, used when JWT_SECRET is not set. Never use it in production. */

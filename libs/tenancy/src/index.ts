@@ -1,6 +1,10 @@
 // The public API of nestjs-rls-tenancy. Anything not exported here is internal.
 
-export { DEFAULT_APP_ROLE, DEFAULT_SETTING_NAMES, DEFAULT_TENANT_COLUMN } from './tenancy.constants';
+export {
+  DEFAULT_APP_ROLE,
+  DEFAULT_SETTING_NAMES,
+  DEFAULT_TENANT_COLUMN,
+} from './tenancy.constants';
 export type { TenancySettingNames } from './tenancy.constants';
 
 export { TenancyError, TenancyConfigurationError } from './errors/tenancy.error';
@@ -29,7 +33,11 @@ export {
 export type { SqlExecutor } from './migrations/sql';
 
 export { checkTenancyCatalog, formatCatalogFindings } from './catalog/catalog-check';
-export type { CatalogFinding, CatalogFindingCode, CatalogCheckOptions } from './catalog/catalog-check';
+export type {
+  CatalogFinding,
+  CatalogFindingCode,
+  CatalogCheckOptions,
+} from './catalog/catalog-check';
 
 export { TenancyModule } from './tenancy.module';
 export { TENANCY_MODULE_OPTIONS } from './tenancy.module-definition';

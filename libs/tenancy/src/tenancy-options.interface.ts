@@ -93,12 +93,15 @@ export interface TenancyModuleExtras {
 
 /** Options after defaults are merged (once, in `resolveTenancyOptions`). */
 export interface ResolvedTenancyOptions {
-  jwt: Required<Pick<TenancyJwtOptions, 'algorithms' | 'clockToleranceSeconds' | 'maxTokenLength'>> &
+  jwt: Required<
+    Pick<TenancyJwtOptions, 'algorithms' | 'clockToleranceSeconds' | 'maxTokenLength'>
+  > &
     TenancyJwtOptions & { key: string };
   roles: readonly string[];
   claims: TenancyClaimNames;
   settings: TenancySettingNames;
-  tenantStatus: Required<Pick<TenantStatusOptions, 'cacheTtlMs' | 'maxEntries'>> & TenantStatusOptions;
+  tenantStatus: Required<Pick<TenantStatusOptions, 'cacheTtlMs' | 'maxEntries'>> &
+    TenantStatusOptions;
   dataSourceName?: string;
   startupCheck: 'refuse' | 'warn';
   catalogCheck: false | Omit<CatalogCheckOptions, 'appRole'>;

@@ -17,7 +17,9 @@ export function resolveTenancyOptions(options: TenancyModuleOptions): ResolvedTe
   }
   const algorithms = jwt.algorithms ?? (jwt.secret ? ['HS256'] : ['RS256']);
   if (!algorithms.length || algorithms.some((a) => (a as string) === 'none')) {
-    throw new TenancyConfigurationError('jwt.algorithms must list real algorithms; "none" is never accepted');
+    throw new TenancyConfigurationError(
+      'jwt.algorithms must list real algorithms; "none" is never accepted',
+    );
   }
   if (!options.roles?.length) {
     throw new TenancyConfigurationError('TenancyModule needs roles: the roles a token may carry');

@@ -44,7 +44,9 @@ export class TenancyRuntime implements ScopeLookup {
     }
     this.createRunner = installRlsDataSource(ds, this, this.options.settings);
     this.ds = ds;
-    this.logger.log(`RLS context installed on data source "${this.options.dataSourceName ?? 'default'}"`);
+    this.logger.log(
+      `RLS context installed on data source "${this.options.dataSourceName ?? 'default'}"`,
+    );
   }
 
   /** A platform DataSource by name, for runAsPlatform(). */
@@ -63,6 +65,7 @@ export class TenancyRuntime implements ScopeLookup {
   }
 
   assertNoOrphanContext(): void {
-    if (this.cls.isActive() && this.cls.get(CLS_TENANT_CONTEXT)) throw new TenantTransactionMissingError();
+    if (this.cls.isActive() && this.cls.get(CLS_TENANT_CONTEXT))
+      throw new TenantTransactionMissingError();
   }
 }

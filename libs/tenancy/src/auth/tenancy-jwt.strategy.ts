@@ -36,10 +36,14 @@ export class TenancyJwtStrategy extends PassportStrategy(Strategy, TENANCY_JWT_S
     const tenantId = payload[claims.tenantId];
     const userId = payload[claims.userId];
     const role = payload[claims.role];
-    if (!isUuid(tenantId)) throw new UnauthorizedException(`token claim "${claims.tenantId}" must be a uuid`);
-    if (!isUuid(userId)) throw new UnauthorizedException(`token claim "${claims.userId}" must be a uuid`);
+    if (!isUuid(tenantId))
+      throw new UnauthorizedException(`token claim "${claims.tenantId}" must be a uuid`);
+    if (!isUuid(userId))
+      throw new UnauthorizedException(`token claim "${claims.userId}" must be a uuid`);
     if (typeof role !== 'string' || !roles.includes(role)) {
-      throw new ForbiddenException(`token claim "${claims.role}" must be one of: ${roles.join(', ')}`);
+      throw new ForbiddenException(
+        `token claim "${claims.role}" must be one of: ${roles.join(', ')}`,
+      );
     }
     const status = await this.statuses.status(tenantId.toLowerCase());
     if (!status) throw new UnauthorizedException('unknown tenant');

@@ -43,7 +43,8 @@ export class TenantAuthGuard extends AuthGuard(TENANCY_JWT_STRATEGY) {
 
   /** Turns passport's outcome into the context or a 401 whose message says what was wrong. */
   override handleRequest<T = TenantContext>(err: unknown, user: unknown, info: unknown): T {
-    if (err) throw err;
+    if (err instanceof Error) throw err;
+    if (err) throw new UnauthorizedException('invalid token');
     if (!user) {
       const raw = info instanceof Error ? info.message : typeof info === 'string' ? info : '';
       throw new UnauthorizedException(MESSAGES[raw] ?? 'invalid token');

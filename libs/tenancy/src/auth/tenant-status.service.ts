@@ -46,17 +46,23 @@ export class TenantStatusService {
     if (this.cache.size >= this.options.tenantStatus.maxEntries) {
       this.cache.delete(this.cache.keys().next().value as string);
     }
-    this.cache.set(tenantId, { status, expires: Date.now() + this.options.tenantStatus.cacheTtlMs });
+    this.cache.set(tenantId, {
+      status,
+      expires: Date.now() + this.options.tenantStatus.cacheTtlMs,
+    });
     return status;
   }
 
   private lookupInRegistry(tenantId: string): Promise<TenantStatus | undefined> {
-    return this.context.run({ tenantId, userId: STATUS_READER, role: 'tenancy-status' }, async () => {
-      const rows: { status: TenantStatus }[] = await this.runtime.dataSource.query(
-        'SELECT status FROM tenancy.tenants WHERE id = $1',
-        [tenantId],
-      );
-      return rows[0]?.status;
-    });
+    return this.context.run(
+      { tenantId, userId: STATUS_READER, role: 'tenancy-status' },
+      async () => {
+        const rows: { status: TenantStatus }[] = await this.runtime.dataSource.query(
+          'SELECT status FROM tenancy.tenants WHERE id = $1',
+          [tenantId],
+        );
+        return rows[0]?.status;
+      },
+    );
   }
 }

@@ -140,7 +140,13 @@ export async function checkTenancyCatalog(
 
   const oids = tables.map((t) => t.oid);
   const byOid = new Map(tables.map((t) => [t.oid, t]));
-  const constraints = rowsOf<{ oid: number; name: string; type: string; keys: number[]; lead: number }>(
+  const constraints = rowsOf<{
+    oid: number;
+    name: string;
+    type: string;
+    keys: number[];
+    lead: number;
+  }>(
     await db.query(
       `SELECT x.conrelid::int AS oid, x.conname AS name, x.contype::text AS type,
               x.conkey::int[] AS keys, x.conkey[1]::int AS lead

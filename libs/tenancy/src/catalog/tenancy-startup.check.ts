@@ -30,7 +30,9 @@ export class TenancyStartupCheck implements OnModuleInit {
 
   /** What the start-up check finds for the app's own connection. */
   async findings(): Promise<CatalogFinding[]> {
-    const rows: { role: string }[] = await this.runtime.dataSource.query('SELECT current_user AS role');
+    const rows: { role: string }[] = await this.runtime.dataSource.query(
+      'SELECT current_user AS role',
+    );
     const catalog = this.runtime.options.catalogCheck;
     const found = await checkTenancyCatalog(this.runtime.dataSource, {
       ...(catalog || {}),

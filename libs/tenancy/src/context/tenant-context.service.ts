@@ -49,7 +49,9 @@ export class TenantContextService {
       try {
         result = await fn();
       } catch (error) {
-        await tx.rollback().catch((e: unknown) => this.logger.error(`rollback failed: ${String(e)}`));
+        await tx
+          .rollback()
+          .catch((e: unknown) => this.logger.error(`rollback failed: ${String(e)}`));
         throw error;
       }
       await tx.commit();

@@ -13,7 +13,9 @@ export function validTenantContext(context: TenantContext): TenantContext {
   if (!isUuid(context?.tenantId)) throw new InvalidTenantContextError('tenantId must be a uuid');
   if (!isUuid(context.userId)) throw new InvalidTenantContextError('userId must be a uuid');
   if (typeof context.role !== 'string' || !/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/.test(context.role)) {
-    throw new InvalidTenantContextError('role must be 1-64 letters, digits, "_", "-" or "." starting with a letter');
+    throw new InvalidTenantContextError(
+      'role must be 1-64 letters, digits, "_", "-" or "." starting with a letter',
+    );
   }
   return Object.freeze({
     tenantId: context.tenantId.toLowerCase(),

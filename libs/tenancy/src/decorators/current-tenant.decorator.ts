@@ -11,7 +11,9 @@ import { CLS_TENANT_CONTEXT } from '../tenancy.internal-constants';
 export const CurrentTenant = createParamDecorator(
   (field: keyof TenantContext | undefined, _ctx: ExecutionContext) => {
     const cls = ClsServiceManager.getClsService();
-    const context = cls.isActive() ? (cls.get(CLS_TENANT_CONTEXT) as TenantContext | undefined) : undefined;
+    const context = cls.isActive()
+      ? cls.get<TenantContext | undefined>(CLS_TENANT_CONTEXT)
+      : undefined;
     if (!context) throw new TenantContextMissingError();
     return field ? context[field] : context;
   },

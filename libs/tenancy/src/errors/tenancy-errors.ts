@@ -21,7 +21,9 @@ export class TenantTransactionMissingError extends TenancyError {
 /** A query was issued after its tenant transaction had ended (e.g. a promise left running after the response). */
 export class TenantTransactionClosedError extends TenancyError {
   constructor() {
-    super('the tenant transaction of this request has already ended: await every query before the handler returns');
+    super(
+      'the tenant transaction of this request has already ended: await every query before the handler returns',
+    );
   }
 }
 

@@ -17,7 +17,18 @@ import {
 import { RESOLVED_TENANCY_OPTIONS } from '../tenancy.providers';
 import { ResolvedTenancyOptions } from '../tenancy-options.interface';
 
-const UNAVAILABLE = new Set(['57P01', '57P02', '57P03', '53300', '57014', '08000', '08003', '08006', '08001', '08004']);
+const UNAVAILABLE = new Set([
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+  '57014',
+  '08000',
+  '08003',
+  '08006',
+  '08001',
+  '08004',
+]);
 const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
 
 interface ErrorBody {
@@ -60,7 +71,8 @@ export class TenancyExceptionFilter implements ExceptionFilter {
       status(code: number): { json(body: unknown): void };
     }>();
     const out = this.toBody(exception);
-    if (out.statusCode >= 500) this.logger.error(exception instanceof Error ? exception.stack : String(exception));
+    if (out.statusCode >= 500)
+      this.logger.error(exception instanceof Error ? exception.stack : String(exception));
     if (response.headersSent) return;
     response.status(out.statusCode).json(out);
   }
@@ -83,10 +95,14 @@ export class TenancyExceptionFilter implements ExceptionFilter {
     const code = sqlState(exception);
     if (code === '42501') {
       const status = this.options.rlsViolationStatus;
-      return body(status, status === 404 ? 'not found' : 'row-level security denied this operation');
+      return body(
+        status,
+        status === 404 ? 'not found' : 'row-level security denied this operation',
+      );
     }
     if (code === '23505') return body(409, 'conflict with an existing row');
-    if (code === '40001' || code === '40P01') return body(409, 'concurrent update conflict, retry the request');
+    if (code === '40001' || code === '40P01')
+      return body(409, 'concurrent update conflict, retry the request');
     if (code === '22P02' || code === '22003' || code === '23514') return body(400, 'invalid value');
     if ((code && (UNAVAILABLE.has(code) || NETWORK.has(code))) || isConnectionLoss(exception)) {
       return body(503, 'database unavailable, retry the request');

@@ -13,6 +13,8 @@ export class TenantTransactionInterceptor implements NestInterceptor {
 
   intercept(_: ExecutionContext, next: CallHandler): Observable<unknown> {
     const tenant = this.context.require();
-    return from(this.context.run(tenant, () => lastValueFrom(next.handle(), { defaultValue: undefined })));
+    return from(
+      this.context.run(tenant, () => lastValueFrom(next.handle(), { defaultValue: undefined })),
+    );
   }
 }

@@ -1,4 +1,8 @@
-import { DEFAULT_APP_ROLE, DEFAULT_SETTING_NAMES, DEFAULT_TENANT_COLUMN } from '../tenancy.constants';
+import {
+  DEFAULT_APP_ROLE,
+  DEFAULT_SETTING_NAMES,
+  DEFAULT_TENANT_COLUMN,
+} from '../tenancy.constants';
 import { currentTenantExpression } from './setting-expression';
 import { qualifiedTable, quoteIdent, rowsOf, SqlExecutor } from './sql';
 
@@ -48,7 +52,8 @@ function resolve(options: RlsTableOptions) {
     column: quoteIdent(options.tenantColumn ?? DEFAULT_TENANT_COLUMN),
     columnName: options.tenantColumn ?? DEFAULT_TENANT_COLUMN,
     current: currentTenantExpression(options.tenantSetting ?? DEFAULT_SETTING_NAMES.tenantId),
-    privileges: options.privileges ?? (['SELECT', 'INSERT', 'UPDATE', 'DELETE'] as TablePrivilege[]),
+    privileges:
+      options.privileges ?? (['SELECT', 'INSERT', 'UPDATE', 'DELETE'] as TablePrivilege[]),
   };
 }
 
@@ -68,7 +73,12 @@ async function hasTenantLedIndex(db: SqlExecutor, table: string, column: string)
   return rows.length > 0;
 }
 
-async function grant(db: SqlExecutor, tableSql: string, appRole: string, privileges: TablePrivilege[]) {
+async function grant(
+  db: SqlExecutor,
+  tableSql: string,
+  appRole: string,
+  privileges: TablePrivilege[],
+) {
   const allowed = privileges.filter((p) => ['SELECT', 'INSERT', 'UPDATE', 'DELETE'].includes(p));
   if (allowed.length) await db.query(`GRANT ${allowed.join(', ')} ON ${tableSql} TO ${appRole}`);
 }
@@ -112,7 +122,9 @@ export async function disableTenantRls(
 ): Promise<void> {
   const t = qualifiedTable(table);
   const o = resolve(options);
-  await db.query(`DROP INDEX IF EXISTS ${quoteIdent(t.schema)}.${indexName(t.table, o.columnName)}`);
+  await db.query(
+    `DROP INDEX IF EXISTS ${quoteIdent(t.schema)}.${indexName(t.table, o.columnName)}`,
+  );
   await db.query(`REVOKE ALL ON ${t.sql} FROM ${o.appRole}`);
   await db.query(`DROP POLICY IF EXISTS tenant_allow ON ${t.sql}`);
   await db.query(`DROP POLICY IF EXISTS tenant_guard ON ${t.sql}`);
@@ -173,7 +185,9 @@ export async function disableSharedRls(
 ): Promise<void> {
   const t = qualifiedTable(table);
   const o = resolve(options);
-  await db.query(`DROP INDEX IF EXISTS ${quoteIdent(t.schema)}.${indexName(t.table, o.columnName)}`);
+  await db.query(
+    `DROP INDEX IF EXISTS ${quoteIdent(t.schema)}.${indexName(t.table, o.columnName)}`,
+  );
   await db.query(`REVOKE ALL ON ${t.sql} FROM ${o.appRole}`);
   for (const p of [
     'shared_allow',
@@ -193,7 +207,10 @@ export async function disableSharedRls(
  * NOCREATEROLE, NOINHERIT, no password (set it out of band). An existing role is left as it is:
  * the catalog check and the start-up refusal report it if it is unsafe.
  */
-export async function ensureAppRole(db: SqlExecutor, role: string = DEFAULT_APP_ROLE): Promise<void> {
+export async function ensureAppRole(
+  db: SqlExecutor,
+  role: string = DEFAULT_APP_ROLE,
+): Promise<void> {
   const exists = rowsOf(await db.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]));
   if (!exists.length) {
     await db.query(
@@ -208,7 +225,8 @@ export async function grantSchemaUsage(
   schemas: string[],
   role: string = DEFAULT_APP_ROLE,
 ): Promise<void> {
-  for (const s of schemas) await db.query(`GRANT USAGE ON SCHEMA ${quoteIdent(s)} TO ${quoteIdent(role)}`);
+  for (const s of schemas)
+    await db.query(`GRANT USAGE ON SCHEMA ${quoteIdent(s)} TO ${quoteIdent(role)}`);
 }
 
 /** Reverses {@link grantSchemaUsage}. */
@@ -217,5 +235,6 @@ export async function revokeSchemaUsage(
   schemas: string[],
   role: string = DEFAULT_APP_ROLE,
 ): Promise<void> {
-  for (const s of schemas) await db.query(`REVOKE ALL ON SCHEMA ${quoteIdent(s)} FROM ${quoteIdent(role)}`);
+  for (const s of schemas)
+    await db.query(`REVOKE ALL ON SCHEMA ${quoteIdent(s)} FROM ${quoteIdent(role)}`);
 }

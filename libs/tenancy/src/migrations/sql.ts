@@ -28,7 +28,12 @@ export function qualifiedTable(name: string): QualifiedTable {
   const parts = name.split('.');
   if (parts.length > 2) throw new TenancyConfigurationError(`"${name}" is not schema.table`);
   const [schema, table] = parts.length === 2 ? parts : ['public', parts[0]];
-  return { schema, table, sql: `${quoteIdent(schema)}.${quoteIdent(table)}`, name: `${schema}.${table}` };
+  return {
+    schema,
+    table,
+    sql: `${quoteIdent(schema)}.${quoteIdent(table)}`,
+    name: `${schema}.${table}`,
+  };
 }
 
 /** Checks a custom setting name (`prefix.name`, lower case) and returns it as a SQL literal. */

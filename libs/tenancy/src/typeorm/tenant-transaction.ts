@@ -58,7 +58,7 @@ export class TenantTransaction {
     this.ended = true;
     const r = this.runner as ScopedRunner | undefined;
     if (!r) return;
-    let error: unknown;
+    let error: Error | undefined;
     try {
       if (this.begun) {
         await this.begun.catch(() => undefined);
@@ -70,11 +70,11 @@ export class TenantTransaction {
         }
       }
     } catch (e) {
-      error = e;
+      error = e instanceof Error ? e : new Error(String(e));
     } finally {
       await r.__release(error instanceof TenantTransactionAbortedError ? undefined : error);
     }
-    if (error) throw error;
+    if (error !== undefined) throw error;
     if (action === 'commit' && r.__leftOpen) {
       throw new TenantTransactionOwnershipError('commit with an unfinished nested transaction in');
     }
@@ -100,8 +100,9 @@ export class TenantTransaction {
     r.__commit = commit;
     r.__release = async (err?: unknown) => {
       if (err && !r.isReleased) {
-        const pgRelease = (r as unknown as { releasePostgresConnection?: (e: unknown) => Promise<void> })
-          .releasePostgresConnection;
+        const pgRelease = (
+          r as unknown as { releasePostgresConnection?: (e: unknown) => Promise<void> }
+        ).releasePostgresConnection;
         if (pgRelease) return pgRelease.call(r, err);
       }
       return release();
