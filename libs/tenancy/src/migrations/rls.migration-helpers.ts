@@ -134,7 +134,7 @@ export async function disableTenantRls(
 
 /**
  * Makes a table hold shared reference rows (`tenant_id IS NULL`) that every tenant reads (with a
- * tenant set: no context still means no rows) and no tenant writes, optionally next to tenant-owned rows that only their tenant reads and writes.
+ * tenant set: no context still means no rows, except for `sharedWriterRole`) and no tenant writes, optionally next to tenant-owned rows that only their tenant reads and writes.
  * RESTRICTIVE policies per command (`shared_read_guard`, `tenant_write_guard_*`), a PERMISSIVE
  * `shared_allow`, ENABLE + FORCE, grants, and a tenant-led index. Only `sharedWriterRole` (the
  * owner, by default) writes shared rows; the application role never does.
@@ -151,12 +151,13 @@ export async function enableSharedRls(
   const writer =
     options.sharedWriterRole ??
     rowsOf<{ current_user: string }>(await db.query('SELECT current_user'))[0].current_user;
-  const write = `(${own} OR (${o.column} IS NULL AND current_user = '${quoteIdent(writer).slice(1, -1)}'))`;
+  const isWriter = `current_user = '${quoteIdent(writer).slice(1, -1)}'`;
+  const write = `(${own} OR (${o.column} IS NULL AND ${isWriter}))`;
   await db.query(`ALTER TABLE ${t.sql} ENABLE ROW LEVEL SECURITY`);
   await db.query(`ALTER TABLE ${t.sql} FORCE ROW LEVEL SECURITY`);
   await db.query(
     `CREATE POLICY shared_read_guard ON ${t.sql} AS RESTRICTIVE FOR SELECT TO PUBLIC
-       USING ((${o.column} IS NULL AND ${o.current} IS NOT NULL)${tenantRows ? ` OR ${own}` : ''})`,
+       USING ((${o.column} IS NULL AND (${o.current} IS NOT NULL OR ${isWriter}))${tenantRows ? ` OR ${own}` : ''})`,
   );
   await db.query(
     `CREATE POLICY tenant_write_guard_insert ON ${t.sql} AS RESTRICTIVE FOR INSERT TO PUBLIC WITH CHECK ${write}`,
