@@ -1,4 +1,5 @@
-import { Client, Notice } from 'pg';
+import { Client } from 'pg';
+import type { NoticeMessage } from 'pg-protocol/dist/messages';
 import { DEMO_TENANTS } from '@app/demo-kit';
 import { seedSupport } from '../../apps/support-api/src/seed';
 import { seedSales } from '../../apps/sales-api/src/seed';
@@ -270,7 +271,7 @@ describe('database level: the app role cannot cross tenants', () => {
     await owner.query(`GRANT USAGE ON SCHEMA probe TO app_user`);
     await owner.query(`GRANT EXECUTE ON FUNCTION probe.f_leak(text) TO app_user`);
     const leaked: string[] = [];
-    const onNotice = (n: Notice) => leaked.push(n.message ?? '');
+    const onNotice = (n: NoticeMessage) => leaked.push(n.message ?? '');
     app.on('notice', onNotice);
     try {
       for (const t of tables) {

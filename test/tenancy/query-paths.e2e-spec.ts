@@ -54,16 +54,33 @@ describe('TenancyModule: every query path carries the tenant', () => {
   });
 
   it('writes the tenant, user and role settings into the request transaction', async () => {
-    expect((await get(app, '/notes/settings', a.token).expect(200)).body).toEqual({
+    const res = await get(app, '/notes/settings', a.token)
+      .set('x-request-id', 'req-settings-1')
+      .expect(200);
+    expect(res.body).toEqual({
       tenantId: a.id,
       userId: a.userId,
       role: 'member',
+      requestId: 'req-settings-1',
     });
   });
 
+  it('generates a request id when the x-request-id header is missing or malformed', async () => {
+    const bad = await get(app, '/notes/settings', a.token)
+      .set('x-request-id', "x'; DROP")
+      .expect(200);
+    expect(bad.body.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    const none = await get(app, '/notes/settings', a.token).expect(200);
+    expect(none.body.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(none.body.requestId).not.toBe(bad.body.requestId);
+  });
+
   it('exposes the context through @CurrentTenant() and TenantContextService.current()', async () => {
-    const expected = { tenantId: b.id, userId: b.userId, role: 'admin' };
-    expect((await get(app, '/notes/context', b.adminToken).expect(200)).body).toEqual({
+    const expected = { tenantId: b.id, userId: b.userId, role: 'admin', requestId: 'req-ctx' };
+    expect(
+      (await get(app, '/notes/context', b.adminToken).set('x-request-id', 'req-ctx').expect(200))
+        .body,
+    ).toEqual({
       context: expected,
       role: 'admin',
       current: expected,

@@ -4,7 +4,7 @@ import { StatementCounter } from '../support/statement-counter';
 import { get, notesSetup, notesTenant, NotesTenant, post } from './fixtures/notes.harness';
 
 const SET_CONFIG =
-  'SELECT set_config($1, $2, true), set_config($3, $4, true), set_config($5, $6, true)';
+  'SELECT set_config($1, $2, true), set_config($3, $4, true), set_config($5, $6, true), set_config($7, $8, true)';
 
 /**
  * Round trips, counted at the pg client: a tenant-scoped request sends exactly one statement more

@@ -40,7 +40,12 @@ describe('TenantContextService.run()', () => {
     (await ds.query<{ title: string }[]>('SELECT title FROM lib_test.notes ORDER BY title')).map(
       (r) => r.title,
     );
-  const ctx = (t: NotesTenant) => ({ tenantId: t.id, userId: t.userId, role: 'member' });
+  const ctx = (t: NotesTenant) => ({
+    tenantId: t.id,
+    userId: t.userId,
+    role: 'member',
+    requestId: `job-${t.id.slice(0, 8)}`,
+  });
 
   it('sees only the given tenant', async () => {
     expect(await tenancy.run(ctx(a), titles)).toEqual(['a-one']);

@@ -6,6 +6,8 @@ export interface TenancySettingNames {
   userId: string;
   /** Setting that holds the acting role. Default: `app.role`. */
   role: string;
+  /** Setting that holds the request (or job run) id, for audit rows. Default: `app.request_id`. */
+  requestId: string;
 }
 
 /** The setting names used when none are configured. */
@@ -13,6 +15,7 @@ export const DEFAULT_SETTING_NAMES: Readonly<TenancySettingNames> = Object.freez
   tenantId: 'app.tenant_id',
   userId: 'app.user_id',
   role: 'app.role',
+  requestId: 'app.request_id',
 });
 
 /** The application role used when none is configured. */

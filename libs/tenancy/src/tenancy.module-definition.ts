@@ -1,5 +1,13 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import { ClsModule } from 'nestjs-cls';
+import { isRequestId } from './context/tenant-context.validation';
+
+/** The request id: a well-formed `x-request-id` header, or a fresh uuid. */
+function requestIdOf(req: { headers?: Record<string, unknown> }): string {
+  const header = req?.headers?.['x-request-id'];
+  return isRequestId(header) ? header : randomUUID();
+}
 import { TenancyModuleExtras, TenancyModuleOptions } from './tenancy-options.interface';
 
 export const {
@@ -16,7 +24,13 @@ export const {
       ...(definition.imports ?? []),
       ...(extras.cls === false
         ? []
-        : [ClsModule.forRoot({ middleware: { mount: true }, ...extras.cls, global: true })]),
+        : [
+            ClsModule.forRoot({
+              middleware: { mount: true, generateId: true, idGenerator: requestIdOf },
+              ...extras.cls,
+              global: true,
+            }),
+          ]),
     ],
   }))
   .build();

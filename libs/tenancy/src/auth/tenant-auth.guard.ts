@@ -37,7 +37,11 @@ export class TenantAuthGuard extends AuthGuard(TENANCY_JWT_STRATEGY) {
       throw new UnauthorizedException('token too large');
     }
     await super.canActivate(context);
-    this.cls.set(CLS_TENANT_CONTEXT, request.user as TenantContext);
+    request.user = Object.freeze({
+      ...(request.user as TenantContext),
+      requestId: this.cls.getId(),
+    });
+    this.cls.set(CLS_TENANT_CONTEXT, request.user);
     return true;
   }
 

@@ -6,4 +6,6 @@ export interface TenantContext {
   readonly userId: string;
   /** Acting role; written to the role setting (`app.role`). */
   readonly role: string;
+  /** Request or job-run id; written to the request-id setting (`app.request_id`) for audit rows. */
+  readonly requestId?: string;
 }

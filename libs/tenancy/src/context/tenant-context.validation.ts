@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { InvalidTenantContextError } from '../errors/tenancy-errors';
 import { TenantContext } from './tenant-context.interface';
 
@@ -17,9 +18,16 @@ export function validTenantContext(context: TenantContext): TenantContext {
       'role must be 1-64 letters, digits, "_", "-" or "." starting with a letter',
     );
   }
+  const requestId = isRequestId(context.requestId) ? context.requestId : randomUUID();
   return Object.freeze({
     tenantId: context.tenantId.toLowerCase(),
     userId: context.userId.toLowerCase(),
     role: context.role,
+    requestId,
   });
+}
+
+/** True for a usable request id: 1-128 letters, digits, '.', '_', ':' or '-'. */
+export function isRequestId(value: unknown): value is string {
+  return typeof value === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(value);
 }

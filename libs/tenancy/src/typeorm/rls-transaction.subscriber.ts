@@ -3,13 +3,13 @@ import { TenancySettingNames } from '../tenancy.constants';
 import { runnerContext } from './tenant-transaction';
 
 /**
- * Writes the tenant, user and role settings into every tenant-scoped transaction, right after it
+ * Writes the tenant, user, role and request-id settings into every tenant-scoped transaction, right after it
  * begins: one statement, one round trip, values as bind parameters, `is_local = true` so they end
  * with the transaction and never outlive it on a pooled connection.
  */
 export class RlsTransactionSubscriber implements EntitySubscriberInterface {
   private readonly sql =
-    'SELECT set_config($1, $2, true), set_config($3, $4, true), set_config($5, $6, true)';
+    'SELECT set_config($1, $2, true), set_config($3, $4, true), set_config($5, $6, true), set_config($7, $8, true)';
 
   constructor(private readonly settings: TenancySettingNames) {}
 
@@ -25,6 +25,8 @@ export class RlsTransactionSubscriber implements EntitySubscriberInterface {
       context.userId,
       this.settings.role,
       context.role,
+      this.settings.requestId,
+      context.requestId ?? '',
     ]);
   }
 }
