@@ -1,10 +1,14 @@
 import { TenancyFoundation1764000000000 } from './1764000000000-TenancyFoundation';
 import { SupportSchema1764000001000 } from './1764000001000-SupportSchema';
 import { SalesSchema1764000002000 } from './1764000002000-SalesSchema';
+import { AuditTrail1764000003000 } from './1764000003000-AuditTrail';
+import { PlatformRole1764000004000 } from './1764000004000-PlatformRole';
 
 /** Every migration of the shared database, in order. New migrations are appended here. */
 export const MIGRATIONS = [
   TenancyFoundation1764000000000,
   SupportSchema1764000001000,
   SalesSchema1764000002000,
+  AuditTrail1764000003000,
+  PlatformRole1764000004000,
 ];

@@ -232,16 +232,25 @@ describe('database level: the app role cannot cross tenants', () => {
       [ACME],
     );
     for (const t of tables) {
-      const upd = await app.query(
-        `UPDATE ${t.name} SET tenant_id = tenant_id WHERE tenant_id = $1`,
-        [GLOBEX],
-      );
-      const del = await app.query(`DELETE FROM ${t.name} WHERE tenant_id = $1`, [GLOBEX]);
-      expect({ table: t.name, updated: upd.rowCount, deleted: del.rowCount }).toEqual({
-        table: t.name,
-        updated: 0,
-        deleted: 0,
-      });
+      for (const [verb, sql] of [
+        ['UPDATE', `UPDATE ${t.name} SET tenant_id = tenant_id WHERE tenant_id = $1`],
+        ['DELETE', `DELETE FROM ${t.name} WHERE tenant_id = $1`],
+      ]) {
+        const granted = (
+          await app.query(`SELECT has_table_privilege($1, $2) AS ok`, [t.name, verb])
+        ).rows[0].ok as boolean;
+        await app.query('SAVEPOINT attempt');
+        const outcome = await app.query(sql, [GLOBEX]).then(
+          (r) => `affected ${r.rowCount}`,
+          (e: { code?: string }) => `error ${e.code}`,
+        );
+        await app.query('ROLLBACK TO SAVEPOINT attempt');
+        expect({ table: t.name, verb, outcome }).toEqual({
+          table: t.name,
+          verb,
+          outcome: granted ? 'affected 0' : 'error 42501',
+        });
+      }
     }
     await app.query('ROLLBACK');
     expect(await count()).toEqual(before);
@@ -254,6 +263,17 @@ describe('database level: the app role cannot cross tenants', () => {
       await expectDenied(app.query(`ALTER TABLE ${t.name} DISABLE ROW LEVEL SECURITY`));
       await expectDenied(app.query(`ALTER TABLE ${t.name} NO FORCE ROW LEVEL SECURITY`));
       await expectDenied(app.query(`DROP POLICY ${t.policy} ON ${t.name}`));
+    }
+  });
+
+  it('keeps the audit log append-only for the app role: no INSERT, UPDATE, DELETE or TRUNCATE', async () => {
+    for (const sql of [
+      `INSERT INTO tenancy.audit_log (tenant_id, table_name, row_key, action, changes) VALUES ('${ACME}', 'x', '{}', 'INSERT', '{}')`,
+      `UPDATE tenancy.audit_log SET changes = '{}'`,
+      `DELETE FROM tenancy.audit_log`,
+      `TRUNCATE tenancy.audit_log`,
+    ]) {
+      await expectDenied(inTenant(app, ACME, () => app.query(sql), asAdmin));
     }
   });
 

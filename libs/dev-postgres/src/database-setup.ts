@@ -6,6 +6,8 @@ export interface DatabaseRoles {
   ownerPassword: string;
   app: string;
   appPassword: string;
+  platform: string;
+  platformPassword: string;
 }
 
 /** The roles of the demo and the tests; overridable through the environment. */
@@ -15,6 +17,8 @@ export function defaultRoles(env: NodeJS.ProcessEnv = process.env): DatabaseRole
     ownerPassword: env.OWNER_DB_PASSWORD ?? 'tenancy_owner_dev_password',
     app: env.APP_DB_ROLE ?? 'app_user',
     appPassword: env.APP_DB_PASSWORD ?? 'app_user_dev_password',
+    platform: env.PLATFORM_DB_ROLE ?? 'tenancy_platform',
+    platformPassword: env.PLATFORM_DB_PASSWORD ?? 'tenancy_platform_dev_password',
   };
 }
 
@@ -36,6 +40,7 @@ export interface PreparedDatabase {
   adminUrl: string;
   ownerUrl: string;
   appUrl: string;
+  platformUrl: string;
   roles: DatabaseRoles;
 }
 
@@ -59,8 +64,8 @@ function literal(value: string): string {
 }
 
 /**
- * As an administrator: makes sure the owner role (LOGIN, CREATEROLE, never superuser or BYPASSRLS)
- * and the application role (LOGIN, NOSUPERUSER, NOBYPASSRLS) exist with the given passwords, and
+ * As an administrator: makes sure the owner role (LOGIN, CREATEROLE, never superuser or BYPASSRLS),
+ * the application role and the platform role (LOGIN, NOSUPERUSER, NOBYPASSRLS) exist with the given passwords, and
  * creates `database` owned by the owner when it does not exist. Idempotent.
  */
 export async function prepareDatabase(
@@ -72,6 +77,7 @@ export async function prepareDatabase(
     for (const [role, password, extra] of [
       [roles.owner, roles.ownerPassword, 'CREATEROLE'],
       [roles.app, roles.appPassword, 'NOCREATEROLE'],
+      [roles.platform, roles.platformPassword, 'NOCREATEROLE'],
     ] as const) {
       const exists = await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
       const verb = exists.rowCount ? 'ALTER' : 'CREATE';
@@ -96,6 +102,11 @@ export async function prepareDatabase(
       database,
     }),
     appUrl: withCredentials(adminUrl, { user: roles.app, password: roles.appPassword, database }),
+    platformUrl: withCredentials(adminUrl, {
+      user: roles.platform,
+      password: roles.platformPassword,
+      database,
+    }),
     roles,
   };
 }

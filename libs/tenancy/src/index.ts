@@ -31,6 +31,17 @@ export {
   currentRoleExpression,
 } from './migrations/setting-expression';
 export type { SqlExecutor } from './migrations/sql';
+export {
+  createAuditLog,
+  dropAuditLog,
+  enableAuditTrail,
+  disableAuditTrail,
+} from './migrations/audit.migration-helpers';
+export type { AuditLogOptions, AuditTrailOptions } from './migrations/audit.migration-helpers';
+export { AuditLogService } from './audit/audit-log.service';
+export type { AuditEntry, AuditQuery } from './audit/audit-log.service';
+export { TenantLifecycle, TenantNotFoundError } from './platform/tenant-lifecycle';
+export type { TenantRecord, TenantLifecycleOptions } from './platform/tenant-lifecycle';
 
 export { checkTenancyCatalog, formatCatalogFindings } from './catalog/catalog-check';
 export type {

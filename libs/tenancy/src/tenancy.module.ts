@@ -1,5 +1,6 @@
 import { Module, Provider } from '@nestjs/common';
 import { PassportModule } from '@nestjs/passport';
+import { AuditLogService } from './audit/audit-log.service';
 import { TenancyJwtStrategy } from './auth/tenancy-jwt.strategy';
 import { TenantAuthGuard } from './auth/tenant-auth.guard';
 import { TenantRolesGuard } from './auth/tenant-roles.guard';
@@ -29,6 +30,7 @@ const exported = [
   TenantRolesGuard,
   TenantTransactionInterceptor,
   TenancyExceptionFilter,
+  AuditLogService,
 ];
 
 /**
@@ -49,6 +51,7 @@ const exported = [
     TenantTransactionInterceptor,
     TenancyExceptionFilter,
     TenancyStartupCheck,
+    AuditLogService,
   ],
   exports: exported,
 })

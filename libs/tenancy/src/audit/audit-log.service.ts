@@ -1,0 +1,54 @@
+import { Injectable } from '@nestjs/common';
+import { TenantContextService } from '../context/tenant-context.service';
+import { TenancyRuntime } from '../tenancy.runtime';
+
+/** One audit entry, as `tenancy.audit_log` records it. */
+export interface AuditEntry {
+  id: string;
+  occurredAt: string;
+  actorId: string | null;
+  actorRole: string | null;
+  requestId: string | null;
+  table: string;
+  key: Record<string, unknown>;
+  action: 'INSERT' | 'UPDATE' | 'DELETE';
+  changes: Record<string, { old: unknown; new: unknown }>;
+}
+
+/** Filters of {@link AuditLogService.list}. */
+export interface AuditQuery {
+  /** `schema.table`. Default: every table. */
+  table?: string;
+  /** Entries at or after this time. Default: all. */
+  since?: Date;
+  /** Most entries returned, 1 to 1000. Default: 100. */
+  limit?: number;
+}
+
+/**
+ * Reads the current tenant's audit trail (oldest first). RLS scopes it like every other query: a
+ * tenant can never read another tenant's entries. Apps restrict it to admins with @Roles('admin').
+ */
+@Injectable()
+export class AuditLogService {
+  constructor(
+    private readonly runtime: TenancyRuntime,
+    private readonly context: TenantContextService,
+  ) {}
+
+  async list(query: AuditQuery = {}): Promise<AuditEntry[]> {
+    this.context.require();
+    const limit = Math.min(Math.max(Math.trunc(query.limit ?? 100), 1), 1000);
+    const rows: (Omit<AuditEntry, 'occurredAt'> & { occurredAt: Date })[] =
+      await this.runtime.dataSource.query(
+        `SELECT id::text AS id, occurred_at AS "occurredAt", actor_id AS "actorId", actor_role AS "actorRole",
+              request_id AS "requestId", table_name AS "table", row_key AS "key", action, changes
+         FROM tenancy.audit_log
+        WHERE ($1::text IS NULL OR table_name = $1) AND ($2::timestamptz IS NULL OR occurred_at >= $2)
+        ORDER BY id
+        LIMIT $3`,
+        [query.table ?? null, query.since ?? null, limit],
+      );
+    return rows.map((r) => ({ ...r, occurredAt: new Date(r.occurredAt).toISOString() }));
+  }
+}

@@ -1,0 +1,142 @@
+import {
+  DEFAULT_APP_ROLE,
+  DEFAULT_SETTING_NAMES,
+  DEFAULT_TENANT_COLUMN,
+  TenancySettingNames,
+} from '../tenancy.constants';
+import { enableTenantRls } from './rls.migration-helpers';
+import { qualifiedTable, quoteIdent, rowsOf, settingLiteral, SqlExecutor } from './sql';
+
+/** Options of {@link createAuditLog}. */
+export interface AuditLogOptions {
+  /** Role the application logs in as; it may only read its tenant's entries. Default: `app_user`. */
+  appRole?: string;
+  /** Setting names the trigger reads for actor, role and request id. Default: the library's. */
+  settings?: Partial<TenancySettingNames>;
+}
+
+/** Options of {@link enableAuditTrail}. */
+export interface AuditTrailOptions {
+  /** Columns left out of `changes` (e.g. a generated search vector). Default: none. */
+  exclude?: string[];
+  /** Column holding the tenant id. Default: `tenant_id`. */
+  tenantColumn?: string;
+}
+
+/**
+ * Creates `tenancy.audit_log` (tenant-owned, RLS enabled and forced, SELECT only for the app role:
+ * append-only, written solely by the trigger) and the trigger function `tenancy.audit_row()`
+ * (SECURITY DEFINER, fixed search_path). Each entry: tenant, actor (user setting), role, request id,
+ * table, primary key, action, changed columns with old and new values, time and transaction id.
+ * Rows without a tenant (shared reference rows) are not audited. Reverse with {@link dropAuditLog}.
+ */
+export async function createAuditLog(
+  db: SqlExecutor,
+  options: AuditLogOptions = {},
+): Promise<void> {
+  const s = { ...DEFAULT_SETTING_NAMES, ...options.settings };
+  await db.query(`
+    CREATE TABLE tenancy.audit_log (
+      tenant_id uuid NOT NULL REFERENCES tenancy.tenants (id),
+      id bigint GENERATED ALWAYS AS IDENTITY,
+      occurred_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+      transaction_id bigint NOT NULL DEFAULT txid_current(),
+      actor_id uuid,
+      actor_role text,
+      request_id text,
+      table_name text NOT NULL,
+      row_key jsonb NOT NULL,
+      action text NOT NULL CHECK (action IN ('INSERT', 'UPDATE', 'DELETE')),
+      changes jsonb NOT NULL,
+      PRIMARY KEY (tenant_id, id))`);
+  await db.query(
+    `CREATE INDEX audit_log_table_idx ON tenancy.audit_log (tenant_id, table_name, occurred_at)`,
+  );
+  await enableTenantRls(db, 'tenancy.audit_log', {
+    appRole: options.appRole ?? DEFAULT_APP_ROLE,
+    tenantSetting: s.tenantId,
+    privileges: ['SELECT'],
+  });
+  await db.query(`
+    CREATE FUNCTION tenancy.audit_row() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+    DECLARE
+      old_row jsonb := CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) END;
+      new_row jsonb := CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) END;
+      row_data jsonb := coalesce(new_row, old_row);
+      tenant_column text := TG_ARGV[0];
+      key_columns text[] := string_to_array(TG_ARGV[1], ',');
+      skipped text[] := coalesce(string_to_array(NULLIF(TG_ARGV[2], ''), ','), '{}');
+      changed jsonb := '{}';
+      k text;
+    BEGIN
+      IF row_data ->> tenant_column IS NULL THEN
+        RETURN NULL;
+      END IF;
+      FOR k IN SELECT jsonb_object_keys(row_data) LOOP
+        CONTINUE WHEN k = ANY (skipped) OR k = tenant_column;
+        CONTINUE WHEN TG_OP = 'UPDATE' AND (old_row -> k) IS NOT DISTINCT FROM (new_row -> k);
+        changed := changed || jsonb_build_object(k, jsonb_build_object('old', old_row -> k, 'new', new_row -> k));
+      END LOOP;
+      IF TG_OP = 'UPDATE' AND changed = '{}' THEN
+        RETURN NULL;
+      END IF;
+      INSERT INTO tenancy.audit_log (tenant_id, actor_id, actor_role, request_id, table_name, row_key, action, changes)
+      VALUES (
+        (row_data ->> tenant_column)::uuid,
+        NULLIF(current_setting(${settingLiteral(s.userId)}, true), '')::uuid,
+        NULLIF(current_setting(${settingLiteral(s.role)}, true), ''),
+        NULLIF(current_setting(${settingLiteral(s.requestId)}, true), ''),
+        TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME,
+        (SELECT coalesce(jsonb_object_agg(c, row_data -> c), '{}') FROM unnest(key_columns) c),
+        TG_OP,
+        changed);
+      RETURN NULL;
+    END
+    $fn$`);
+  await db.query(`REVOKE ALL ON FUNCTION tenancy.audit_row() FROM PUBLIC`);
+}
+
+/** Reverses {@link createAuditLog} (drop every audit trigger first, with {@link disableAuditTrail}). */
+export async function dropAuditLog(db: SqlExecutor): Promise<void> {
+  await db.query(`DROP FUNCTION tenancy.audit_row()`);
+  await db.query(`DROP TABLE tenancy.audit_log`);
+}
+
+/**
+ * Attaches the audit trigger to a tenant table: every INSERT, UPDATE and DELETE writes an entry to
+ * `tenancy.audit_log` in the same transaction (a rolled-back write leaves no entry). The primary key
+ * columns (without the tenant column) are read from the catalog.
+ */
+export async function enableAuditTrail(
+  db: SqlExecutor,
+  table: string,
+  options: AuditTrailOptions = {},
+): Promise<void> {
+  const t = qualifiedTable(table);
+  const tenantColumn = options.tenantColumn ?? DEFAULT_TENANT_COLUMN;
+  const keys = rowsOf<{ name: string }>(
+    await db.query(
+      `SELECT a.attname AS name
+         FROM pg_constraint c CROSS JOIN LATERAL unnest(c.conkey) WITH ORDINALITY k(attnum, ord)
+         JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
+        WHERE c.conrelid = $1::regclass AND c.contype = 'p' ORDER BY k.ord`,
+      [t.name],
+    ),
+  )
+    .map((r) => r.name)
+    .filter((n) => n !== tenantColumn);
+  const args = [tenantColumn, keys.join(','), (options.exclude ?? []).join(',')].map((a) => {
+    a.split(',').filter(Boolean).forEach(quoteIdent);
+    return `'${a}'`;
+  });
+  await db.query(
+    `CREATE TRIGGER tenancy_audit AFTER INSERT OR UPDATE OR DELETE ON ${t.sql}
+       FOR EACH ROW EXECUTE FUNCTION tenancy.audit_row(${args.join(', ')})`,
+  );
+}
+
+/** Removes the audit trigger from a table. */
+export async function disableAuditTrail(db: SqlExecutor, table: string): Promise<void> {
+  await db.query(`DROP TRIGGER IF EXISTS tenancy_audit ON ${qualifiedTable(table).sql}`);
+}
