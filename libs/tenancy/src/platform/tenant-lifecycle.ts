@@ -4,7 +4,7 @@ import {
   TenancySettingNames,
 } from '../tenancy.constants';
 import { TenancyError } from '../errors/tenancy.error';
-import { qualifiedTable, rowsOf, SqlExecutor } from '../migrations/sql';
+import { qualifiedTable, quoteIdent, rowsOf, SqlExecutor } from '../migrations/sql';
 
 /** A tenant in the registry. */
 export interface TenantRecord {
@@ -137,7 +137,8 @@ export class TenantLifecycle {
   }
 
   /**
-   * Streams every row of the tenant from every tenant table, one consistent snapshot, as JSON Lines
+   * Streams every row of the tenant (not the shared rows it can read) from every tenant table, one
+   * consistent snapshot, as JSON Lines
    * `{"table": "...", "row": {...}}` through `write`; returns the row count per table.
    */
   async export(
@@ -152,13 +153,15 @@ export class TenantLifecycle {
     await this.inTenant(tenant, 'REPEATABLE READ, READ ONLY', async () => {
       for (const table of tables) {
         const t = qualifiedTable(table.replace(/"/g, ''));
+        const own = `${quoteIdent(this.column)} = $1`;
         const [{ n }] = rowsOf<{ n: number }>(
-          await this.db.query(`SELECT count(*)::int AS n FROM ${t.sql}`),
+          await this.db.query(`SELECT count(*)::int AS n FROM ${t.sql} WHERE ${own}`, [tenant.id]),
         );
         counts[t.name] = 0;
         onProgress?.(t.name, 0, n);
         await this.db.query(
-          `DECLARE tenancy_export NO SCROLL CURSOR FOR SELECT to_jsonb(x) AS row FROM ${t.sql} x`,
+          `DECLARE tenancy_export NO SCROLL CURSOR FOR SELECT to_jsonb(x) AS row FROM ${t.sql} x WHERE ${own}`,
+          [tenant.id],
         );
         for (;;) {
           const rows = rowsOf<{ row: unknown }>(
