@@ -5,65 +5,67 @@ import { StatementCounter } from '../support/statement-counter';
 import { get, notesSetup, notesTenant, NotesTenant, post } from './fixtures/notes.harness';
 
 /** One pooled connection shared by all requests: nothing one request set survives into the next. */
-describe('TenancyModule: a pooled connection carries nothing between requests (pool size 1)', () => {
-  let owner: Client;
-  let app: INestApplication;
-  let ds: DataSource;
-  let a: NotesTenant;
-  let b: NotesTenant;
+for (const pipeline of [false, true]) {
+  describe(`TenancyModule: a pooled connection carries nothing between requests (pool size 1) (${pipeline ? 'pipelined' : 'serial'})`, () => {
+    let owner: Client;
+    let app: INestApplication;
+    let ds: DataSource;
+    let a: NotesTenant;
+    let b: NotesTenant;
 
-  beforeAll(async () => {
-    ({ owner, app } = await notesSetup({ poolSize: 1 }));
-    ds = app.get(DataSource);
-    a = await notesTenant(owner, 'pool-a', ['a-one']);
-    b = await notesTenant(owner, 'pool-b', ['b-one']);
-    await get(app, '/notes/noop', a.token).expect(200);
-    await get(app, '/notes/noop', b.token).expect(200);
-  });
-
-  afterAll(async () => {
-    await app.close();
-    await owner.end();
-  });
-
-  const outsideSetting = async () =>
-    (await ds.query(`SELECT current_setting('app.tenant_id', true) AS t`))[0].t as string | null;
-
-  it('after a request that failed mid-transaction, the next tenant sees only its own rows', async () => {
-    await post(app, '/notes/fail-after-write', a.token, { title: 'a-doomed' }).expect(500);
-    expect((await get(app, '/notes/repository', b.token).expect(200)).body).toEqual(['b-one']);
-    expect((await get(app, '/notes/settings', b.token).expect(200)).body.tenantId).toBe(b.id);
-    expect(['', null]).toContain(await outsideSetting());
-  });
-
-  it('after a statement_timeout, the connection serves the next tenant cleanly', async () => {
-    const res = await post(app, '/notes/statement-timeout', a.token).expect(503);
-    expect(res.body).toEqual({
-      statusCode: 503,
-      message: 'database unavailable, retry the request',
-      error: 'Service Unavailable',
+    beforeAll(async () => {
+      ({ owner, app } = await notesSetup({ poolSize: 1, pipeline }));
+      ds = app.get(DataSource);
+      a = await notesTenant(owner, 'pool-a', ['a-one']);
+      b = await notesTenant(owner, 'pool-b', ['b-one']);
+      await get(app, '/notes/noop', a.token).expect(200);
+      await get(app, '/notes/noop', b.token).expect(200);
     });
-    expect((await get(app, '/notes/raw', b.token).expect(200)).body).toEqual(['b-one']);
-    expect((await ds.query(`SELECT current_setting('statement_timeout') AS t`))[0].t).toBe('0');
-  });
 
-  it('a query left running after the response is refused, never run in the next request', async () => {
-    const counter = new StatementCounter().install();
-    try {
-      await post(app, '/notes/dangling', a.token).expect(201);
-      await new Promise((r) => setTimeout(r, 120));
+    afterAll(async () => {
+      await app.close();
+      await owner.end();
+    });
+
+    const outsideSetting = async () =>
+      (await ds.query(`SELECT current_setting('app.tenant_id', true) AS t`))[0].t as string | null;
+
+    it('after a request that failed mid-transaction, the next tenant sees only its own rows', async () => {
+      await post(app, '/notes/fail-after-write', a.token, { title: 'a-doomed' }).expect(500);
+      expect((await get(app, '/notes/repository', b.token).expect(200)).body).toEqual(['b-one']);
+      expect((await get(app, '/notes/settings', b.token).expect(200)).body.tenantId).toBe(b.id);
+      expect(['', null]).toContain(await outsideSetting());
+    });
+
+    it('after a statement_timeout, the connection serves the next tenant cleanly', async () => {
+      const res = await post(app, '/notes/statement-timeout', a.token).expect(503);
+      expect(res.body).toEqual({
+        statusCode: 503,
+        message: 'database unavailable, retry the request',
+        error: 'Service Unavailable',
+      });
       expect((await get(app, '/notes/raw', b.token).expect(200)).body).toEqual(['b-one']);
-      expect(
-        counter.statements.filter((s) => s === 'SELECT title FROM lib_test.notes'),
-      ).toHaveLength(1);
-    } finally {
-      counter.uninstall();
-    }
-  });
+      expect((await ds.query(`SELECT current_setting('statement_timeout') AS t`))[0].t).toBe('0');
+    });
 
-  it('outside any tenant context a query sees an empty tenant setting and no rows', async () => {
-    await get(app, '/notes/raw', a.token).expect(200);
-    expect(['', null]).toContain(await outsideSetting());
-    expect(await ds.query('SELECT count(*)::int AS n FROM lib_test.notes')).toEqual([{ n: 0 }]);
+    it('a query left running after the response is refused, never run in the next request', async () => {
+      const counter = new StatementCounter().install();
+      try {
+        await post(app, '/notes/dangling', a.token).expect(201);
+        await new Promise((r) => setTimeout(r, 120));
+        expect((await get(app, '/notes/raw', b.token).expect(200)).body).toEqual(['b-one']);
+        expect(
+          counter.statements.filter((s) => s === 'SELECT title FROM lib_test.notes'),
+        ).toHaveLength(1);
+      } finally {
+        counter.uninstall();
+      }
+    });
+
+    it('outside any tenant context a query sees an empty tenant setting and no rows', async () => {
+      await get(app, '/notes/raw', a.token).expect(200);
+      expect(['', null]).toContain(await outsideSetting());
+      expect(await ds.query('SELECT count(*)::int AS n FROM lib_test.notes')).toEqual([{ n: 0 }]);
+    });
   });
-});
+}

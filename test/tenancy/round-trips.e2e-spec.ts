@@ -11,65 +11,74 @@ const SET_CONFIG =
  * than the same handler written by hand inside a transaction (the set_config), and none for a
  * handler that runs no query.
  */
-describe('TenancyModule: round trips per request', () => {
-  let owner: Client;
-  let app: INestApplication;
-  let a: NotesTenant;
-  const counter = new StatementCounter();
+for (const pipeline of [false, true]) {
+  describe(`TenancyModule: round trips per request (${pipeline ? 'pipelined' : 'serial'})`, () => {
+    let owner: Client;
+    let app: INestApplication;
+    let a: NotesTenant;
+    const counter = new StatementCounter();
 
-  beforeAll(async () => {
-    ({ owner, app } = await notesSetup());
-    a = await notesTenant(owner, 'rt-a', ['a-one']);
-    await get(app, '/notes/noop', a.token).expect(200);
-    counter.install();
-  });
-
-  afterAll(async () => {
-    counter.uninstall();
-    await app.close();
-    await owner.end();
-  });
-
-  it('sends no statement for a handler that runs no query', async () => {
-    expect(await counter.during(() => get(app, '/notes/noop', a.token).expect(200))).toEqual([]);
-  });
-
-  it('sends BEGIN, one set_config, the query and COMMIT for a one-query read (baseline in a transaction: 3)', async () => {
-    const statements = await counter.during(() =>
-      get(app, '/notes/repository', a.token).expect(200),
-    );
-    expect(statements).toHaveLength(4);
-    expect(statements[0]).toBe('START TRANSACTION');
-    expect(statements[1]).toBe(SET_CONFIG);
-    expect(statements[2]).toMatch(/^SELECT .* FROM "lib_test"\."notes"/);
-    expect(statements[3]).toBe('COMMIT');
-  });
-
-  it('adds no savepoint to repository.save(): BEGIN, set_config, INSERT, COMMIT', async () => {
-    const statements = await counter.during(() =>
-      post(app, '/notes', a.token, { title: 'rt' }).expect(201),
-    );
-    expect(statements.map((s) => s.split(' ')[0])).toEqual(['START', 'SELECT', 'INSERT', 'COMMIT']);
-    expect(statements[1]).toBe(SET_CONFIG);
-  });
-
-  it('writes the settings once per request, however many queries run', async () => {
-    const statements = await counter.during(() =>
-      get(app, '/notes/slow?ms=1', a.token).expect(200),
-    );
-    expect(statements.filter((s) => s === SET_CONFIG)).toHaveLength(1);
-    expect(statements).toHaveLength(5);
-  });
-
-  it('never sends a session-level SET and never splices a value into SQL', async () => {
-    const statements = await counter.during(async () => {
-      await get(app, '/notes/settings', a.token).expect(200);
-      await post(app, '/notes', a.token, { title: 'rt-2' }).expect(201);
+    beforeAll(async () => {
+      ({ owner, app } = await notesSetup({ pipeline }));
+      a = await notesTenant(owner, 'rt-a', ['a-one']);
+      await get(app, '/notes/noop', a.token).expect(200);
+      counter.install();
     });
-    expect(
-      statements.filter((s) => /^\s*SET\s/i.test(s) && !/^\s*SET\s+(LOCAL|TRANSACTION)\s/i.test(s)),
-    ).toEqual([]);
-    expect(statements.join('\n')).not.toContain(a.id);
-    expect(statements.join('\n')).not.toContain(a.userId);
+
+    afterAll(async () => {
+      counter.uninstall();
+      await app.close();
+      await owner.end();
+    });
+
+    it('sends no statement for a handler that runs no query', async () => {
+      expect(await counter.during(() => get(app, '/notes/noop', a.token).expect(200))).toEqual([]);
+    });
+
+    it('sends BEGIN, one set_config, the query and COMMIT for a one-query read (baseline in a transaction: 3)', async () => {
+      const statements = await counter.during(() =>
+        get(app, '/notes/repository', a.token).expect(200),
+      );
+      expect(statements).toHaveLength(4);
+      expect(statements[0]).toBe('START TRANSACTION');
+      expect(statements[1]).toBe(SET_CONFIG);
+      expect(statements[2]).toMatch(/^SELECT .* FROM "lib_test"\."notes"/);
+      expect(statements[3]).toBe('COMMIT');
+    });
+
+    it('adds no savepoint to repository.save(): BEGIN, set_config, INSERT, COMMIT', async () => {
+      const statements = await counter.during(() =>
+        post(app, '/notes', a.token, { title: 'rt' }).expect(201),
+      );
+      expect(statements.map((s) => s.split(' ')[0])).toEqual([
+        'START',
+        'SELECT',
+        'INSERT',
+        'COMMIT',
+      ]);
+      expect(statements[1]).toBe(SET_CONFIG);
+    });
+
+    it('writes the settings once per request, however many queries run', async () => {
+      const statements = await counter.during(() =>
+        get(app, '/notes/slow?ms=1', a.token).expect(200),
+      );
+      expect(statements.filter((s) => s === SET_CONFIG)).toHaveLength(1);
+      expect(statements).toHaveLength(5);
+    });
+
+    it('never sends a session-level SET and never splices a value into SQL', async () => {
+      const statements = await counter.during(async () => {
+        await get(app, '/notes/settings', a.token).expect(200);
+        await post(app, '/notes', a.token, { title: 'rt-2' }).expect(201);
+      });
+      expect(
+        statements.filter(
+          (s) => /^\s*SET\s/i.test(s) && !/^\s*SET\s+(LOCAL|TRANSACTION)\s/i.test(s),
+        ),
+      ).toEqual([]);
+      expect(statements.join('\n')).not.toContain(a.id);
+      expect(statements.join('\n')).not.toContain(a.userId);
+    });
   });
-});
+}

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { DataSource, QueryRunner } from 'typeorm';
+import { Logger } from '@nestjs/common';
+import { QueryRunner } from 'typeorm';
 import { IsolationLevel } from 'typeorm/driver/types/IsolationLevel';
 import { TenantContext } from '../context/tenant-context.interface';
 import {
@@ -7,12 +8,39 @@ import {
   TenantTransactionClosedError,
   TenantTransactionOwnershipError,
 } from '../errors/tenancy-errors';
+import { TenancyError } from '../errors/tenancy.error';
+import { TenancySettingNames } from '../tenancy.constants';
 import { RUNNER_CONTEXT } from '../tenancy.internal-constants';
+import { settingsStatement } from './rls-transaction.subscriber';
 
 type CreateQueryRunner = (mode?: 'master' | 'slave') => QueryRunner;
+type AnyQuery = (sql: string, parameters?: unknown[], structured?: boolean) => Promise<unknown>;
+
+/** The parts of a pg client the tenant transaction uses. */
+interface PgConnection {
+  query(sql: string, parameters?: unknown[]): Promise<unknown>;
+  pipeline?: boolean;
+  getTransactionStatus?(): string;
+}
+
+interface ScopedRunner extends QueryRunner {
+  transactionDepth: number;
+  isTransactionActive: boolean;
+  databaseConnection?: PgConnection;
+}
 
 /** Statements issued while the scope's transaction begins skip the begin gate (they ARE the begin). */
 const beginning = new AsyncLocalStorage<TenantTransaction>();
+const logger = new Logger('Tenancy');
+const ISOLATION = new Set([
+  'READ UNCOMMITTED',
+  'READ COMMITTED',
+  'REPEATABLE READ',
+  'SERIALIZABLE',
+]);
+const PLAIN_READ = /^\s*(SELECT|WITH)\b/i;
+const WRITES =
+  /\b(INSERT|UPDATE|DELETE|MERGE|FOR\s+(NO\s+KEY\s+)?UPDATE|FOR\s+(KEY\s+)?SHARE|NEXTVAL|SETVAL)\b/i;
 
 /**
  * One tenant-scoped unit of work (an HTTP request or a `run()` call): a single connection and a
@@ -20,14 +48,30 @@ const beginning = new AsyncLocalStorage<TenantTransaction>();
  * query runner TypeORM asks for inside the scope is this one, so repositories, EntityManager,
  * QueryBuilder, DataSource.query, relation loading, streams and nested transactions (savepoints)
  * all run after the RLS settings are written.
+ *
+ * On a pg connection in pipeline mode (`extra: { pipeline: true }`), BEGIN and the settings go out
+ * in the same flight as the first statement, and a transaction that only read commits without the
+ * request waiting for it (pg keeps the COMMIT ahead of the connection's next statement).
  */
 export class TenantTransaction {
-  private runner?: QueryRunner;
+  private runner?: ScopedRunner;
+  private queued?: Promise<void>;
   private begun?: Promise<void>;
+  private pipelined = false;
+  private wrote = false;
   private ended = false;
+  private original!: {
+    query: QueryRunner['query'];
+    stream: QueryRunner['stream'];
+    start: QueryRunner['startTransaction'];
+    commit: QueryRunner['commitTransaction'];
+    rollback: QueryRunner['rollbackTransaction'];
+    release: QueryRunner['release'];
+  };
 
   constructor(
     private readonly create: CreateQueryRunner,
+    private readonly settings: TenancySettingNames,
     readonly context: TenantContext,
     private isolationLevel?: IsolationLevel,
   ) {}
@@ -35,12 +79,12 @@ export class TenantTransaction {
   /** The scope's query runner; the same instance for every caller until the scope ends. */
   queryRunner(): QueryRunner {
     if (this.ended) throw new TenantTransactionClosedError();
-    return (this.runner ??= this.wrap(this.create('master')));
+    return (this.runner ??= this.wrap(this.create('master') as ScopedRunner));
   }
 
   /** Whether any statement was sent (and so a transaction is open). */
   get started(): boolean {
-    return this.begun !== undefined;
+    return this.queued !== undefined;
   }
 
   /** Commits the transaction if one was begun, and returns the connection to the pool. */
@@ -56,88 +100,141 @@ export class TenantTransaction {
   private async finish(action: 'commit' | 'rollback'): Promise<void> {
     if (this.ended) return;
     this.ended = true;
-    const r = this.runner as ScopedRunner | undefined;
+    const r = this.runner;
     if (!r) return;
     let error: Error | undefined;
+    let broken = false;
     try {
-      if (this.begun) {
-        await this.begun.catch(() => undefined);
-        if (r.isTransactionActive && !r.isReleased) {
-          const aborted = r.databaseConnection?.getTransactionStatus?.() === 'E';
-          if (action === 'commit' && r.transactionDepth === 1 && !aborted) await r.__commit();
-          else await r.__rollbackAll();
-          if (action === 'commit' && aborted) error = new TenantTransactionAbortedError();
+      if (this.queued) {
+        await this.queued;
+        await this.begun;
+      }
+      if (this.queued && r.isTransactionActive && !r.isReleased) {
+        const aborted = r.databaseConnection?.getTransactionStatus?.() === 'E';
+        const leftOpen = r.transactionDepth > 1;
+        if (action === 'rollback' || aborted || leftOpen) {
+          await this.rollbackAll(r);
+          if (action === 'commit') {
+            error = aborted
+              ? new TenantTransactionAbortedError()
+              : new TenantTransactionOwnershipError(
+                  'commit with an unfinished nested transaction in',
+                );
+          }
+        } else if (this.pipelined && !this.wrote) {
+          this.commitWithoutWaiting(r);
+        } else {
+          await this.original.commit.call(r);
         }
       }
     } catch (e) {
       error = e instanceof Error ? e : new Error(String(e));
+      broken = !(error instanceof TenancyError);
+      if (r.isTransactionActive && !broken) await this.rollbackAll(r).catch(() => undefined);
     } finally {
-      await r.__release(error instanceof TenantTransactionAbortedError ? undefined : error);
+      await this.releaseConnection(r, broken ? error : undefined);
     }
     if (error !== undefined) throw error;
-    if (action === 'commit' && r.__leftOpen) {
-      throw new TenantTransactionOwnershipError('commit with an unfinished nested transaction in');
+  }
+
+  private commitWithoutWaiting(r: ScopedRunner): void {
+    r.databaseConnection!.query('COMMIT').catch((e: unknown) =>
+      logger.warn(`read-only COMMIT failed after the response: ${String(e)}`),
+    );
+    r.transactionDepth = 0;
+    r.isTransactionActive = false;
+  }
+
+  private async rollbackAll(r: ScopedRunner): Promise<void> {
+    if (r.transactionDepth > 1 || this.pipelined) {
+      await this.original.query.call(r, 'ROLLBACK');
+      r.transactionDepth = 0;
+      r.isTransactionActive = false;
+    } else {
+      await this.original.rollback.call(r);
     }
+  }
+
+  private async releaseConnection(r: ScopedRunner, error?: Error): Promise<void> {
+    const pgRelease = (r as unknown as { releasePostgresConnection?: (e?: Error) => Promise<void> })
+      .releasePostgresConnection;
+    if (error && pgRelease && !r.isReleased) return pgRelease.call(r, error);
+    return this.original.release.call(r);
   }
 
   private gate(): Promise<void> {
     if (beginning.getStore() === this) return Promise.resolve();
-    return (this.begun ??= beginning.run(this, () =>
-      (this.runner as ScopedRunner).__start(this.isolationLevel),
-    ));
+    return (this.queued ??= this.begin());
   }
 
-  private wrap(runner: QueryRunner): QueryRunner {
-    const r = runner as ScopedRunner;
-    const query = r.query.bind(r);
-    const stream = r.stream.bind(r);
-    const start = r.startTransaction.bind(r);
-    const commit = r.commitTransaction.bind(r);
-    const rollback = r.rollbackTransaction.bind(r);
-    const release = r.release.bind(r);
+  /**
+   * Begins the transaction and writes the settings. On a pipelined connection both are only queued
+   * (they go out with the first statement, which is queued behind them); otherwise they are awaited,
+   * through TypeORM's startTransaction and the RlsTransactionSubscriber.
+   */
+  private async begin(): Promise<void> {
+    const r = this.runner!;
+    const connection = (await r.connect()) as PgConnection;
+    if (connection.pipeline) {
+      this.pipelined = true;
+      const level = this.isolationLevel;
+      if (level && !ISOLATION.has(level))
+        throw new TenancyError(`unknown isolation level ${level}`);
+      const started = Promise.all([
+        connection.query(
+          level ? `START TRANSACTION ISOLATION LEVEL ${level}` : 'START TRANSACTION',
+        ),
+        connection.query(...settingsStatement(this.settings, this.context)),
+      ]);
+      r.transactionDepth = 1;
+      r.isTransactionActive = true;
+      this.begun = started.then(() => undefined);
+      this.begun.catch(() => undefined);
+      return;
+    }
+    await beginning.run(this, () => this.original.start.call(r, this.isolationLevel));
+  }
+
+  private wrap(r: ScopedRunner): ScopedRunner {
+    this.original = {
+      query: r.query,
+      stream: r.stream,
+      start: r.startTransaction,
+      commit: r.commitTransaction,
+      rollback: r.rollbackTransaction,
+      release: r.release,
+    };
+    const o = this.original;
     r.data = { ...(r.data ?? {}), [RUNNER_CONTEXT]: this.context };
-    r.__start = start;
-    r.__commit = commit;
-    r.__release = async (err?: unknown) => {
-      if (err && !r.isReleased) {
-        const pgRelease = (
-          r as unknown as { releasePostgresConnection?: (e: unknown) => Promise<void> }
-        ).releasePostgresConnection;
-        if (pgRelease) return pgRelease.call(r, err);
-      }
-      return release();
-    };
-    r.__rollbackAll = async () => {
-      r.__leftOpen = r.transactionDepth > 1;
-      if (r.transactionDepth > 1) {
-        await query('ROLLBACK');
-        r.transactionDepth = 0;
-        r.isTransactionActive = false;
-      } else {
-        await rollback();
-      }
-    };
-    r.query = (async (...args: Parameters<QueryRunner['query']>) => {
+    r.query = (async (sql: string, parameters?: unknown[], structured?: boolean) => {
       await this.gate();
-      return query(...args);
+      if (!this.wrote && beginning.getStore() !== this)
+        this.wrote = !PLAIN_READ.test(sql) || WRITES.test(sql);
+      return (o.query as AnyQuery).call(r, sql, parameters, structured);
     }) as QueryRunner['query'];
     r.stream = async (...args: Parameters<QueryRunner['stream']>) => {
       await this.gate();
-      return stream(...args);
+      if (this.pipelined) {
+        throw new TenancyError(
+          'streams are not supported on a pipelined connection (pg refuses cursors in pipeline mode): use a data source without extra.pipeline for streaming',
+        );
+      }
+      return o.stream.apply(r, args);
     };
     r.startTransaction = async (isolationLevel?: IsolationLevel) => {
-      if (!this.begun && isolationLevel) this.isolationLevel = isolationLevel;
+      if (!this.queued && isolationLevel) this.isolationLevel = isolationLevel;
       await this.gate();
       if (beginning.getStore() === this) return;
-      return start(isolationLevel);
+      this.wrote = true;
+      return o.start.call(r, isolationLevel);
     };
     r.commitTransaction = async () => {
       if (r.transactionDepth <= 1) throw new TenantTransactionOwnershipError('commit');
-      return commit();
+      return o.commit.call(r);
     };
     r.rollbackTransaction = async () => {
       if (r.transactionDepth <= 1) throw new TenantTransactionOwnershipError('roll back');
-      return rollback();
+      return o.rollback.call(r);
     };
     r.release = async () => {};
     // TypeORM starts its own transaction for save() only when none is active; the scope is one.
@@ -145,22 +242,3 @@ export class TenantTransaction {
     return r;
   }
 }
-
-interface ScopedRunner extends QueryRunner {
-  transactionDepth: number;
-  isTransactionActive: boolean;
-  __start(isolationLevel?: IsolationLevel): Promise<void>;
-  __commit(): Promise<void>;
-  __rollbackAll(): Promise<void>;
-  __release(err?: unknown): Promise<void>;
-  __leftOpen?: boolean;
-  databaseConnection?: { getTransactionStatus?: () => string };
-}
-
-/** Reads the context a scoped query runner carries, if any. */
-export function runnerContext(runner: QueryRunner | undefined): TenantContext | undefined {
-  return runner?.data?.[RUNNER_CONTEXT] as TenantContext | undefined;
-}
-
-/** The DataSource pieces the installer needs. */
-export type InstallableDataSource = Pick<DataSource, 'createQueryRunner'>;
