@@ -1,8 +1,12 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { TenancyModule } from '@app/tenancy';
+import { AccountsModule } from './accounts/accounts.module';
+import { DealsModule } from './deals/deals.module';
 import { HealthController } from './health/health.controller';
+import { ReportsModule } from './reports/reports.module';
 import { SalesApiConfig, SALES_ROLES } from './sales-api.config';
+import { TeamModule } from './team/team.module';
 
 /** The sales-api root module, built from its config. */
 @Module({})
@@ -24,6 +28,10 @@ export class SalesAppModule {
           roles: SALES_ROLES,
           tenantStatus: { cacheTtlMs: config.tenantStatusTtlMs },
         }),
+        TeamModule,
+        AccountsModule,
+        DealsModule,
+        ReportsModule,
       ],
       controllers: [HealthController],
     };

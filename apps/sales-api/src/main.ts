@@ -3,7 +3,9 @@ import { createSalesApp } from './sales-app';
 
 async function main(): Promise<void> {
   const databaseUrl = process.env.APP_DATABASE_URL;
-  if (!databaseUrl) throw new Error('APP_DATABASE_URL (the application role connection string) is required');
+  if (!databaseUrl) {
+    throw new Error('APP_DATABASE_URL (the application role connection string) is required');
+  }
   const app = await createSalesApp({ databaseUrl, jwtSecret: jwtSecretFromEnv() });
   const port = Number(process.env.PORT ?? 3002);
   await app.listen(port);

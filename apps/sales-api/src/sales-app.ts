@@ -10,7 +10,10 @@ export async function createSalesApp(config: SalesApiConfig): Promise<INestAppli
     logger: config.logger,
     abortOnError: false,
   });
-  configureHttpApp(app, { title: 'sales-api', description: 'Multi-tenant sales demo on PostgreSQL RLS' });
+  configureHttpApp(app, {
+    title: 'sales-api',
+    description: 'Multi-tenant sales demo on PostgreSQL RLS',
+  });
   await app.init();
   return app;
 }

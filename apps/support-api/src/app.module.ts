@@ -1,8 +1,11 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { TenancyModule } from '@app/tenancy';
+import { CommentsModule } from './comments/comments.module';
 import { HealthController } from './health/health.controller';
+import { KbModule } from './kb/kb.module';
 import { SupportApiConfig, SUPPORT_ROLES } from './support-api.config';
+import { TicketsModule } from './tickets/tickets.module';
 
 /** The support-api root module, built from its config. */
 @Module({})
@@ -24,6 +27,9 @@ export class SupportAppModule {
           roles: SUPPORT_ROLES,
           tenantStatus: { cacheTtlMs: config.tenantStatusTtlMs },
         }),
+        TicketsModule,
+        CommentsModule,
+        KbModule,
       ],
       controllers: [HealthController],
     };

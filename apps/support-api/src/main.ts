@@ -3,7 +3,8 @@ import { createSupportApp } from './support-app';
 
 async function main(): Promise<void> {
   const databaseUrl = process.env.APP_DATABASE_URL;
-  if (!databaseUrl) throw new Error('APP_DATABASE_URL (the application role connection string) is required');
+  if (!databaseUrl)
+    throw new Error('APP_DATABASE_URL (the application role connection string) is required');
   const app = await createSupportApp({ databaseUrl, jwtSecret: jwtSecretFromEnv() });
   const port = Number(process.env.PORT ?? 3001);
   await app.listen(port);

@@ -10,7 +10,10 @@ export async function createSupportApp(config: SupportApiConfig): Promise<INestA
     logger: config.logger,
     abortOnError: false,
   });
-  configureHttpApp(app, { title: 'support-api', description: 'Multi-tenant support demo on PostgreSQL RLS' });
+  configureHttpApp(app, {
+    title: 'support-api',
+    description: 'Multi-tenant support demo on PostgreSQL RLS',
+  });
   await app.init();
   return app;
 }

@@ -1,5 +1,4 @@
 import { Module, Provider } from '@nestjs/common';
-import { PassportModule } from '@nestjs/passport';
 import { AuditLogService } from './audit/audit-log.service';
 import { TenancyJwtStrategy } from './auth/tenancy-jwt.strategy';
 import { TenantAuthGuard } from './auth/tenant-auth.guard';
@@ -26,6 +25,7 @@ const exported = [
   TenancyRuntime,
   TenantContextService,
   TenantStatusService,
+  TenancyJwtStrategy,
   TenantAuthGuard,
   TenantRolesGuard,
   TenantTransactionInterceptor,
@@ -39,7 +39,6 @@ const exported = [
  * Global: register it once, in the root module.
  */
 @Module({
-  imports: [PassportModule],
   providers: [
     resolvedOptions,
     TenancyRuntime,

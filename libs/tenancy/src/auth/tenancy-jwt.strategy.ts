@@ -1,5 +1,11 @@
-import { ForbiddenException, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
-import { PassportStrategy } from '@nestjs/passport';
+import {
+  ForbiddenException,
+  Inject,
+  Injectable,
+  OnModuleDestroy,
+  UnauthorizedException,
+} from '@nestjs/common';
+import passport from 'passport';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import { TenantContext } from '../context/tenant-context.interface';
 import { isUuid } from '../context/tenant-context.validation';
@@ -8,26 +14,51 @@ import { TENANCY_JWT_STRATEGY } from '../tenancy.internal-constants';
 import { ResolvedTenancyOptions } from '../tenancy-options.interface';
 import { TenantStatusService } from './tenant-status.service';
 
+let instances = 0;
+
 /**
  * passport-jwt strategy: verifies signature, algorithm, expiry, not-before (and issuer/audience
  * when configured), then turns the claims into a TenantContext: uuids for tenant and user, a
- * configured role, and a tenant that exists (401) and is active (403).
+ * configured role, and a tenant that exists (401) and is active (403). Each TenancyModule instance
+ * registers its own strategy under a unique name, so two apps in one process never share a secret.
  */
 @Injectable()
-export class TenancyJwtStrategy extends PassportStrategy(Strategy, TENANCY_JWT_STRATEGY) {
+export class TenancyJwtStrategy extends Strategy implements OnModuleDestroy {
+  /** The name this instance is registered under in passport. */
+  override readonly name: string;
+
   constructor(
     @Inject(RESOLVED_TENANCY_OPTIONS) private readonly options: ResolvedTenancyOptions,
     private readonly statuses: TenantStatusService,
   ) {
-    super({
-      jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
-      secretOrKey: options.jwt.key,
-      algorithms: options.jwt.algorithms,
-      issuer: options.jwt.issuer,
-      audience: options.jwt.audience,
-      ignoreExpiration: false,
-      jsonWebTokenOptions: { clockTolerance: options.jwt.clockToleranceSeconds },
-    });
+    const self: { strategy?: TenancyJwtStrategy } = {};
+    super(
+      {
+        jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
+        secretOrKey: options.jwt.key,
+        algorithms: options.jwt.algorithms,
+        issuer: options.jwt.issuer,
+        audience: options.jwt.audience,
+        ignoreExpiration: false,
+        jsonWebTokenOptions: { clockTolerance: options.jwt.clockToleranceSeconds },
+      },
+      (
+        payload: Record<string, unknown>,
+        done: (err: unknown, user?: TenantContext | false) => void,
+      ) => {
+        self.strategy!.validate(payload).then(
+          (context) => done(null, context),
+          (error: unknown) => done(error, false),
+        );
+      },
+    );
+    self.strategy = this;
+    this.name = `${TENANCY_JWT_STRATEGY}-${++instances}`;
+    passport.use(this.name, this);
+  }
+
+  onModuleDestroy(): void {
+    passport.unuse(this.name);
   }
 
   /** Maps verified claims to the request's TenantContext; throws 401/403 with a clear message. */

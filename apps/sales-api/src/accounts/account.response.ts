@@ -1,0 +1,32 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { Account } from './account.entity';
+
+/** An account as the API returns it. */
+export class AccountResponse {
+  @ApiProperty({ format: 'uuid' })
+  id: string;
+
+  @ApiProperty()
+  name: string;
+
+  @ApiProperty({ type: String, nullable: true })
+  domain: string | null;
+
+  @ApiProperty({ type: String, format: 'date-time' })
+  createdAt: string;
+
+  static from(account: Account): AccountResponse {
+    return {
+      id: account.id,
+      name: account.name,
+      domain: account.domain,
+      createdAt: account.createdAt.toISOString(),
+    };
+  }
+}
+
+/** `GET /accounts`. */
+export class AccountListResponse {
+  @ApiProperty({ type: [AccountResponse] })
+  items: AccountResponse[];
+}

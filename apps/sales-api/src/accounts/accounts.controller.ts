@@ -1,0 +1,41 @@
+import { Body, Controller, Delete, Get, HttpCode, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { CurrentTenant, Roles, TenantContext, TenantScoped } from '@app/tenancy';
+import { UuidParam } from '../common/uuid-param.decorator';
+import { AccountListResponse, AccountResponse } from './account.response';
+import { AccountsService } from './accounts.service';
+import { CreateAccountDto } from './create-account.dto';
+
+/** Accounts: every role reads and creates them, admins delete them (with their deals). */
+@ApiTags('accounts')
+@ApiBearerAuth()
+@TenantScoped()
+@Controller('accounts')
+export class AccountsController {
+  constructor(private readonly accounts: AccountsService) {}
+
+  @Post()
+  async create(
+    @CurrentTenant() ctx: TenantContext,
+    @Body() dto: CreateAccountDto,
+  ): Promise<AccountResponse> {
+    return AccountResponse.from(await this.accounts.create(ctx, dto));
+  }
+
+  @Get()
+  async list(): Promise<AccountListResponse> {
+    return { items: (await this.accounts.list()).map((a) => AccountResponse.from(a)) };
+  }
+
+  @Get(':id')
+  async get(@UuidParam('id') id: string): Promise<AccountResponse> {
+    return AccountResponse.from(await this.accounts.get(id));
+  }
+
+  @Delete(':id')
+  @Roles('admin')
+  @HttpCode(204)
+  async remove(@UuidParam('id') id: string): Promise<void> {
+    await this.accounts.remove(id);
+  }
+}

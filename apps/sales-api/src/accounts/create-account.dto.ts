@@ -1,0 +1,18 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsFQDN, IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
+
+/** Body of `POST /accounts`. */
+export class CreateAccountDto {
+  @ApiProperty({ example: 'Initrode', maxLength: 200 })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(200)
+  name: string;
+
+  @ApiPropertyOptional({ example: 'initrode.example', maxLength: 253 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(253)
+  @IsFQDN()
+  domain?: string;
+}

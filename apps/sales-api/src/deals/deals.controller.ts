@@ -1,0 +1,48 @@
+import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { CurrentTenant, Roles, TenantContext, TenantScoped } from '@app/tenancy';
+import { UuidParam } from '../common/uuid-param.decorator';
+import { CreateDealDto } from './create-deal.dto';
+import { DealListResponse, DealResponse } from './deal.response';
+import { DealsService } from './deals.service';
+import { ListDealsQuery } from './list-deals.query';
+import { UpdateDealDto } from './update-deal.dto';
+
+/** Deals: each caller sees and changes their own, their reports' (managers) or all (admins). */
+@ApiTags('deals')
+@ApiBearerAuth()
+@TenantScoped()
+@Controller('deals')
+export class DealsController {
+  constructor(private readonly deals: DealsService) {}
+
+  @Post()
+  async create(
+    @CurrentTenant() ctx: TenantContext,
+    @Body() dto: CreateDealDto,
+  ): Promise<DealResponse> {
+    return DealResponse.from(await this.deals.create(ctx, dto));
+  }
+
+  @Get()
+  async list(@Query() query: ListDealsQuery): Promise<DealListResponse> {
+    return { items: (await this.deals.list(query.stage)).map((d) => DealResponse.from(d)) };
+  }
+
+  @Get(':id')
+  async get(@UuidParam('id') id: string): Promise<DealResponse> {
+    return DealResponse.from(await this.deals.get(id));
+  }
+
+  @Patch(':id')
+  async update(@UuidParam('id') id: string, @Body() dto: UpdateDealDto): Promise<DealResponse> {
+    return DealResponse.from(await this.deals.update(id, dto));
+  }
+
+  @Delete(':id')
+  @Roles('admin')
+  @HttpCode(204)
+  async remove(@UuidParam('id') id: string): Promise<void> {
+    await this.deals.remove(id);
+  }
+}

@@ -1,0 +1,91 @@
+import { ForbiddenException, Injectable, NotFoundException } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { TenantContext } from '@app/tenancy';
+import { AccountsService } from '../accounts/accounts.service';
+import { TeamService } from '../team/team.service';
+import { CreateDealDto } from './create-deal.dto';
+import { DealStage } from './deal-stage';
+import { Deal } from './deal.entity';
+import { UpdateDealDto } from './update-deal.dto';
+
+/**
+ * Deals of the caller's tenant. Which deals a caller sees and changes is decided by the row
+ * policies (owner, reporting subtree, admin); the checks here only give clearer errors first.
+ */
+@Injectable()
+export class DealsService {
+  constructor(
+    @InjectRepository(Deal) private readonly deals: Repository<Deal>,
+    private readonly accounts: AccountsService,
+    private readonly team: TeamService,
+  ) {}
+
+  /**
+   * Creates a deal; 404 for an account or owner not in the tenant, 403 for a team member the
+   * caller may not assign (a rep: anyone else; a manager: anyone outside their subtree).
+   */
+  async create(ctx: TenantContext, dto: CreateDealDto): Promise<Deal> {
+    if (!(await this.accounts.exists(dto.accountId))) {
+      throw new NotFoundException(`accountId: account ${dto.accountId} not found`);
+    }
+    const ownerId = (dto.ownerId ?? ctx.userId).toLowerCase();
+    await this.assertMayOwn(ctx, ownerId);
+    const result = await this.deals.insert({
+      tenantId: ctx.tenantId,
+      accountId: dto.accountId,
+      title: dto.title,
+      amount: dto.amount,
+      stage: dto.stage ?? 'prospecting',
+      ownerId,
+    });
+    return this.get(result.identifiers[0].id as string);
+  }
+
+  /** The deals the caller may see, oldest first, optionally of one stage. */
+  list(stage?: DealStage): Promise<Deal[]> {
+    return this.deals.find({
+      where: stage ? { stage } : {},
+      order: { createdAt: 'ASC', id: 'ASC' },
+    });
+  }
+
+  /** One deal; 404 when the caller may not see it. */
+  async get(id: string): Promise<Deal> {
+    const deal = await this.deals.findOneBy({ id });
+    if (!deal) throw new NotFoundException(`deal ${id} not found`);
+    return deal;
+  }
+
+  /** Changes title, amount or stage of a deal the caller may see; 404 otherwise. */
+  async update(id: string, dto: UpdateDealDto): Promise<Deal> {
+    await this.get(id);
+    const changes: Partial<Deal> = {};
+    if (dto.title !== undefined) changes.title = dto.title;
+    if (dto.amount !== undefined) changes.amount = dto.amount;
+    if (dto.stage !== undefined) changes.stage = dto.stage;
+    if (Object.keys(changes).length) await this.deals.update({ id }, changes);
+    return this.get(id);
+  }
+
+  /** Deletes a deal (admins only, by policy too); 404 when not found. */
+  async remove(id: string): Promise<void> {
+    const result = await this.deals.delete({ id });
+    if (!result.affected) throw new NotFoundException(`deal ${id} not found`);
+  }
+
+  private async assertMayOwn(ctx: TenantContext, ownerId: string): Promise<void> {
+    if (!(await this.team.isMember(ownerId))) {
+      throw new NotFoundException(`ownerId: team member ${ownerId} not found`);
+    }
+    const allowed =
+      ctx.role === 'admin' ||
+      ownerId === ctx.userId ||
+      (ctx.role === 'manager' && (await this.team.isInSubtree(ctx.userId, ownerId)));
+    if (!allowed) {
+      throw new ForbiddenException(
+        `ownerId: a ${ctx.role} may assign deals only to themselves${ctx.role === 'manager' ? ' or the people below them' : ''}`,
+      );
+    }
+  }
+}

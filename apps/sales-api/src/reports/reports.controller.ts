@@ -1,0 +1,19 @@
+import { Controller, Get } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { TenantScoped } from '@app/tenancy';
+import { PipelineResponse } from './pipeline.response';
+import { ReportsService } from './reports.service';
+
+/** Reports, each over the deals the caller may see. */
+@ApiTags('reports')
+@ApiBearerAuth()
+@TenantScoped()
+@Controller('reports')
+export class ReportsController {
+  constructor(private readonly reports: ReportsService) {}
+
+  @Get('pipeline')
+  pipeline(): Promise<PipelineResponse> {
+    return this.reports.pipeline();
+  }
+}

@@ -1,0 +1,31 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { DEAL_STAGES } from '../deals/deal-stage';
+import { Deal } from '../deals/deal.entity';
+import { PipelineResponse } from './pipeline.response';
+
+/** Reports over the deals the caller may see (the policies decide which). */
+@Injectable()
+export class ReportsService {
+  constructor(@InjectRepository(Deal) private readonly deals: Repository<Deal>) {}
+
+  /** Count and total amount per stage. */
+  async pipeline(): Promise<PipelineResponse> {
+    const rows: { stage: string; count: number; total: string }[] = await this.deals
+      .createQueryBuilder('d')
+      .select('d.stage', 'stage')
+      .addSelect('count(*)::int', 'count')
+      .addSelect('sum(d.amount)::text', 'total')
+      .groupBy('d.stage')
+      .getRawMany();
+    const byStage = new Map(rows.map((r) => [r.stage, r]));
+    return {
+      stages: DEAL_STAGES.map((stage) => ({
+        stage,
+        count: byStage.get(stage)?.count ?? 0,
+        totalAmount: Number(byStage.get(stage)?.total ?? 0),
+      })),
+    };
+  }
+}

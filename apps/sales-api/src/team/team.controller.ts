@@ -1,0 +1,31 @@
+import { Body, Controller, Get, Put } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { CurrentTenant, Roles, TenantContext, TenantScoped } from '@app/tenancy';
+import { UuidParam } from '../common/uuid-param.decorator';
+import { PutTeamMemberDto } from './put-team-member.dto';
+import { TeamMemberListResponse, TeamMemberResponse } from './team-member.response';
+import { TeamService } from './team.service';
+
+/** The reporting tree: every role reads it, admins change it. */
+@ApiTags('team')
+@ApiBearerAuth()
+@TenantScoped()
+@Controller('team/members')
+export class TeamController {
+  constructor(private readonly team: TeamService) {}
+
+  @Get()
+  async list(): Promise<TeamMemberListResponse> {
+    return { items: (await this.team.list()).map((m) => TeamMemberResponse.from(m)) };
+  }
+
+  @Put(':userId')
+  @Roles('admin')
+  async put(
+    @CurrentTenant() ctx: TenantContext,
+    @UuidParam('userId') userId: string,
+    @Body() dto: PutTeamMemberDto,
+  ): Promise<TeamMemberResponse> {
+    return TeamMemberResponse.from(await this.team.put(ctx, userId, dto));
+  }
+}

@@ -1,0 +1,23 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { TICKET_PRIORITIES, TicketPriority } from '../ticket-values';
+
+/** Body of `POST /tickets`; the tenant and requester come from the token, never from the body. */
+export class CreateTicketDto {
+  @ApiProperty({ minLength: 1, maxLength: 200, example: 'Printer on fire' })
+  @IsString()
+  @MaxLength(200)
+  @Matches(/\S/, { message: 'subject must not be empty' })
+  subject: string;
+
+  @ApiPropertyOptional({ maxLength: 10000 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(10000)
+  description?: string;
+
+  @ApiPropertyOptional({ enum: TICKET_PRIORITIES, default: 'normal' })
+  @IsOptional()
+  @IsIn(TICKET_PRIORITIES)
+  priority?: TicketPriority;
+}

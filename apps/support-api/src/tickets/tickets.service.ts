@@ -1,0 +1,93 @@
+import { Injectable, NotFoundException } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
+import { Repository } from 'typeorm';
+import { TenantContext } from '@app/tenancy';
+import { CreateTicketDto } from './dto/create-ticket.dto';
+import { ListTicketsQuery } from './dto/list-tickets.query';
+import { TicketPageResponse } from './dto/ticket-page.response';
+import { TicketResponse } from './dto/ticket.response';
+import { UpdateTicketDto } from './dto/update-ticket.dto';
+import { decodeTicketCursor, encodeTicketCursor } from './ticket-cursor';
+import { Ticket } from './ticket.entity';
+
+const DEFAULT_PAGE_SIZE = 50;
+
+/** Tickets of the current tenant; row-level security decides which rows exist. */
+@Injectable()
+export class TicketsService {
+  constructor(@InjectRepository(Ticket) private readonly tickets: Repository<Ticket>) {}
+
+  /** Opens a ticket requested by the caller. */
+  async create(context: TenantContext, dto: CreateTicketDto): Promise<TicketResponse> {
+    const ticket = this.tickets.create({
+      tenantId: context.tenantId,
+      id: randomUUID(),
+      subject: dto.subject,
+      description: dto.description ?? null,
+      status: 'open',
+      priority: dto.priority ?? 'normal',
+      requesterId: context.userId,
+      assigneeId: null,
+    });
+    return TicketResponse.from(await this.tickets.save(ticket));
+  }
+
+  /** One page, newest first, after the cursor's position when one is given. */
+  async list(query: ListTicketsQuery): Promise<TicketPageResponse> {
+    const limit = query.limit ?? DEFAULT_PAGE_SIZE;
+    const after = query.cursor === undefined ? undefined : decodeTicketCursor(query.cursor);
+    const qb = this.tickets
+      .createQueryBuilder('t')
+      .orderBy('t.createdAt', 'DESC')
+      .addOrderBy('t.id', 'DESC')
+      .limit(limit + 1);
+    if (query.status) qb.andWhere('t.status = :status', { status: query.status });
+    if (after) {
+      qb.andWhere('(t.createdAt, t.id) < (CAST(:at AS timestamptz), CAST(:id AS uuid))', {
+        at: after.createdAt.toISOString(),
+        id: after.id,
+      });
+    }
+    const rows = await qb.getMany();
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map((t) => TicketResponse.from(t)),
+      nextCursor: rows.length > limit ? encodeTicketCursor(last) : null,
+    };
+  }
+
+  /** A visible ticket, or 404. */
+  async get(id: string): Promise<TicketResponse> {
+    return TicketResponse.from(await this.find(id));
+  }
+
+  /** Changes the given fields of a visible ticket, or 404. */
+  async update(id: string, dto: UpdateTicketDto): Promise<TicketResponse> {
+    const ticket = await this.find(id);
+    Object.assign(ticket, dto);
+    return TicketResponse.from(await this.tickets.save(ticket));
+  }
+
+  /** Deletes a visible ticket (and its comments), or 404. */
+  async remove(id: string): Promise<void> {
+    const result = await this.tickets.delete({ id });
+    if (!result.affected) throw ticketNotFound();
+  }
+
+  /** Throws 404 unless the ticket is visible to the current tenant. */
+  async assertExists(id: string): Promise<void> {
+    if (!(await this.tickets.existsBy({ id }))) throw ticketNotFound();
+  }
+
+  private async find(id: string): Promise<Ticket> {
+    const ticket = await this.tickets.findOneBy({ id });
+    if (!ticket) throw ticketNotFound();
+    return ticket;
+  }
+}
+
+function ticketNotFound(): NotFoundException {
+  return new NotFoundException('ticket not found');
+}

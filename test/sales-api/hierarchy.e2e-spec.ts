@@ -1,0 +1,256 @@
+import { Client } from 'pg';
+import { connect, inTenant } from '../support/db';
+import {
+  call,
+  createOrg,
+  DealKey,
+  Org,
+  ORG,
+  Person,
+  SalesHarness,
+  salesSetup,
+  tokenFor,
+  visibleDealIds,
+} from './support/sales-harness';
+
+/** Who sees which deals of the test organisation (see ORG in the harness). */
+const VISIBLE: Record<Person, DealKey[]> = {
+  ada: ['d1', 'd2', 'd3', 'd4', 'd5', 'd6', 'd7', 'd8', 'd9', 'd10'],
+  mona: ['d1', 'd2', 'd3', 'd4', 'd5', 'd6', 'd7'],
+  max: ['d4', 'd5', 'd6'],
+  rita: ['d1', 'd2'],
+  ravi: ['d3'],
+  rosa: ['d4'],
+  raj: ['d5'],
+  olga: ['d8', 'd9'],
+  oscar: ['d9'],
+};
+
+/** The reporting tree decides deal visibility, over HTTP and in the database itself. */
+describe('sales-api: deal visibility follows the reporting tree', () => {
+  let h: SalesHarness;
+  let app: Client;
+  let org: Org;
+
+  beforeAll(async () => {
+    h = await salesSetup();
+    app = await connect('app');
+    org = await createOrg(h, 'hier');
+  });
+
+  afterAll(async () => {
+    await app.end();
+    await h.close();
+  });
+
+  const dbDealIds = (person: Person, role: string = ORG[person].role) =>
+    inTenant(
+      app,
+      org.tenantId,
+      async () =>
+        (await app.query(`SELECT id FROM sales.deals ORDER BY id`)).rows.map(
+          (r: { id: string }) => r.id,
+        ),
+      { userId: org.user[person], role },
+    );
+
+  it.each(Object.entries(VISIBLE))(
+    'GET /deals as %s returns exactly their deals',
+    async (p, keys) => {
+      expect(await visibleDealIds(h, org.token[p as Person])).toEqual(org.ids(...keys));
+    },
+  );
+
+  it('a rep sees only the deals they own', async () => {
+    expect(await visibleDealIds(h, org.token.rita)).toEqual(org.ids('d1', 'd2'));
+  });
+
+  it('a manager sees their own deals and their direct reports', async () => {
+    expect(await visibleDealIds(h, org.token.max)).toEqual(org.ids('d4', 'd5', 'd6'));
+  });
+
+  it('a manager of managers sees the whole subtree, transitively', async () => {
+    expect(await visibleDealIds(h, org.token.mona)).toEqual(
+      org.ids('d1', 'd2', 'd3', 'd4', 'd5', 'd6', 'd7'),
+    );
+  });
+
+  it('an admin sees every deal of the tenant', async () => {
+    expect(await visibleDealIds(h, org.token.ada)).toEqual(org.ids(...VISIBLE.ada));
+  });
+
+  it("a manager does not see a sibling manager's team, nor their own manager's deals", async () => {
+    const olga = await visibleDealIds(h, org.token.olga);
+    expect(olga).not.toContain(org.deal.d4);
+    expect(olga).not.toContain(org.deal.d10);
+    expect(await visibleDealIds(h, org.token.max)).not.toContain(org.deal.d7);
+  });
+
+  it.each(Object.entries(VISIBLE))(
+    'the database alone (app role, settings only, no app code) gives %s the same deal ids',
+    async (p, keys) => {
+      expect(await dbDealIds(p as Person)).toEqual(org.ids(...keys));
+      expect(await dbDealIds(p as Person)).toEqual(await visibleDealIds(h, org.token[p as Person]));
+    },
+  );
+
+  it('the database shows nothing to an unknown role, a missing user or a missing tenant', async () => {
+    expect(await dbDealIds('mona', 'auditor')).toEqual([]);
+    expect(await dbDealIds('mona', '')).toEqual([]);
+    const noUser = await inTenant(
+      app,
+      org.tenantId,
+      async () => (await app.query(`SELECT id FROM sales.deals`)).rows,
+      { role: 'manager' },
+    );
+    expect(noUser).toEqual([]);
+    const noTenant = await inTenant(
+      app,
+      null,
+      async () => (await app.query(`SELECT id FROM sales.deals`)).rows,
+      { userId: org.user.ada, role: 'admin' },
+    );
+    expect(noTenant).toEqual([]);
+  });
+
+  it('GET /deals/:id is 404 for a deal outside the caller subtree and 200 inside it', async () => {
+    await call(h.app, 'get', `/deals/${org.deal.d1}`, org.token.max).expect(404);
+    await call(h.app, 'get', `/deals/${org.deal.d4}`, org.token.mona).expect(200);
+    await call(h.app, 'get', `/deals/${org.deal.d9}`, org.token.olga).expect(200);
+    await call(h.app, 'get', `/deals/${org.deal.d9}`, org.token.rita).expect(404);
+  });
+
+  describe('a re-org', () => {
+    let reorg: Org;
+
+    beforeAll(async () => {
+      reorg = await createOrg(h, 'reorg');
+    });
+
+    const put = (person: Person, manager: Person | null) =>
+      call(h.app, 'put', `/team/members/${reorg.user[person]}`, reorg.token.ada, {
+        name: person,
+        managerId: manager ? reorg.user[manager] : null,
+      });
+
+    it('takes effect on the next request: moving max (and his team) from mona to olga', async () => {
+      expect(await visibleDealIds(h, reorg.token.olga)).toEqual(reorg.ids('d8', 'd9'));
+      await put('max', 'olga').expect(200);
+      expect(await visibleDealIds(h, reorg.token.olga)).toEqual(
+        reorg.ids('d4', 'd5', 'd6', 'd8', 'd9'),
+      );
+      expect(await visibleDealIds(h, reorg.token.mona)).toEqual(reorg.ids('d1', 'd2', 'd3', 'd7'));
+      expect(await visibleDealIds(h, reorg.token.max)).toEqual(reorg.ids('d4', 'd5', 'd6'));
+    });
+
+    it('a promotion: rita becomes manager of ravi and sees his deals with a manager token', async () => {
+      await put('ravi', 'rita').expect(200);
+      const token = tokenFor(reorg.tenantId, reorg.user.rita, 'manager');
+      expect(await visibleDealIds(h, token)).toEqual(reorg.ids('d1', 'd2', 'd3'));
+      expect(await visibleDealIds(h, reorg.token.rita)).toEqual(reorg.ids('d1', 'd2'));
+      expect(await visibleDealIds(h, reorg.token.mona)).toEqual(reorg.ids('d1', 'd2', 'd3', 'd7'));
+    });
+
+    it('moving a whole subtree to the top and back keeps the closure exact', async () => {
+      await put('olga', null).expect(200);
+      expect(await visibleDealIds(h, reorg.token.olga)).toEqual(
+        reorg.ids('d4', 'd5', 'd6', 'd8', 'd9'),
+      );
+      await put('olga', 'mona').expect(200);
+      expect(await visibleDealIds(h, reorg.token.mona)).toEqual(
+        reorg.ids('d1', 'd2', 'd3', 'd4', 'd5', 'd6', 'd7', 'd8', 'd9'),
+      );
+      const closure = await inTenant(
+        app,
+        reorg.tenantId,
+        async () =>
+          (
+            await app.query(
+              `SELECT descendant_id, depth FROM sales.team_closure WHERE ancestor_id = $1 ORDER BY depth, descendant_id`,
+              [reorg.user.mona],
+            )
+          ).rows,
+        { userId: reorg.user.mona, role: 'manager' },
+      );
+      const depthOf = Object.fromEntries(
+        closure.map((r: { descendant_id: string; depth: number }) => [r.descendant_id, r.depth]),
+      );
+      const name = (id: string) => Object.entries(reorg.user).find(([, u]) => u === id)![0];
+      expect(Object.fromEntries(Object.entries(depthOf).map(([id, d]) => [name(id), d]))).toEqual({
+        mona: 0,
+        olga: 1,
+        rita: 1,
+        max: 2,
+        ravi: 2,
+        oscar: 2,
+        rosa: 3,
+        raj: 3,
+      });
+    });
+
+    it('rejects a cycle with 409 and changes nothing: a manager under their own report', async () => {
+      const before = (await call(h.app, 'get', '/team/members', reorg.token.ada).expect(200)).body;
+      const res = await put('mona', 'rosa').expect(409);
+      expect(res.body).toEqual({
+        statusCode: 409,
+        message: expect.stringContaining('managerId'),
+        error: 'Conflict',
+      });
+      await put('mona', 'mona').expect(409);
+      await put('olga', 'oscar').expect(409);
+      expect((await call(h.app, 'get', '/team/members', reorg.token.ada).expect(200)).body).toEqual(
+        before,
+      );
+      expect(await visibleDealIds(h, reorg.token.rosa)).toEqual(reorg.ids('d4'));
+    });
+
+    it('serialises concurrent moves per tenant, so two that together make a cycle cannot both commit', async () => {
+      const second = await connect('app');
+      const asAdmin = [reorg.tenantId, reorg.user.ada, 'admin'];
+      try {
+        for (const c of [app, second]) {
+          await c.query('BEGIN');
+          await c.query(
+            `SELECT set_config('app.tenant_id', $1, true), set_config('app.user_id', $2, true), set_config('app.role', $3, true)`,
+            asAdmin,
+          );
+        }
+        const move = `UPDATE sales.team_members SET manager_id = $1 WHERE user_id = $2`;
+        await app.query(move, [reorg.user.oscar, reorg.user.rita]);
+        let settled = false;
+        const blocked = second.query(move, [reorg.user.rita, reorg.user.oscar]).finally(() => {
+          settled = true;
+        });
+        blocked.catch(() => undefined);
+        await new Promise((r) => setTimeout(r, 300));
+        expect(settled).toBe(false);
+        await app.query('COMMIT');
+        await expect(blocked).rejects.toMatchObject({
+          code: '23000',
+          constraint: 'team_members_no_cycle',
+        });
+        await second.query('ROLLBACK');
+      } finally {
+        await second.end();
+      }
+      expect(
+        await visibleDealIds(h, tokenFor(reorg.tenantId, reorg.user.oscar, 'manager')),
+      ).toEqual(reorg.ids('d1', 'd2', 'd3', 'd9'));
+    });
+
+    it('the database itself refuses a cycle, even written directly as the admin role', async () => {
+      await expect(
+        inTenant(
+          app,
+          reorg.tenantId,
+          () =>
+            app.query(`UPDATE sales.team_members SET manager_id = $1 WHERE user_id = $2`, [
+              reorg.user.raj,
+              reorg.user.mona,
+            ]),
+          { userId: reorg.user.ada, role: 'admin' },
+        ),
+      ).rejects.toMatchObject({ code: '23000', constraint: 'team_members_no_cycle' });
+    });
+  });
+});

@@ -1,0 +1,283 @@
+import { randomUUID } from 'node:crypto';
+import { INestApplication } from '@nestjs/common';
+import { Client } from 'pg';
+import { connect, inTenant, suffix } from '../support/db';
+import {
+  as,
+  dbRows,
+  expectErrorShape,
+  startSupportApi,
+  storedArticles,
+  supportTenant,
+  SupportTenant,
+  UNKNOWN_ID,
+} from './support-api.fixture';
+
+/** The knowledge base: global and tenant articles, ranked search, admin-only writes. */
+describe('support-api knowledge base', () => {
+  const word = `zeph${suffix()}`;
+  const other = `quor${suffix()}`;
+  let app: INestApplication;
+  let owner: Client;
+  let admin: Client;
+  let tenant: SupportTenant;
+  let globalId: string;
+  let globalTitleId: string;
+
+  const insertGlobal = async (title: string, body: string): Promise<string> => {
+    const id = randomUUID();
+    await owner.query(
+      `INSERT INTO support.kb_articles (id, tenant_id, title, body) VALUES ($1, NULL, $2, $3)`,
+      [id, title, body],
+    );
+    return id;
+  };
+
+  beforeAll(async () => {
+    owner = await connect('owner');
+    admin = await connect('admin');
+    app = await startSupportApi();
+    tenant = await supportTenant(owner, 'kb');
+    globalId = await insertGlobal('Shared guide', `Mentions ${word} once in the body.`);
+    globalTitleId = await insertGlobal(`${other} handbook`, `All about ${other}.`);
+  });
+  afterAll(async () => {
+    const removed = await admin.query(`DELETE FROM support.kb_articles WHERE id IN ($1, $2)`, [
+      globalId,
+      globalTitleId,
+    ]);
+    expect(removed.rowCount).toBe(2);
+    await app.close();
+    await owner.end();
+    await admin.end();
+  });
+
+  describe('GET /kb/articles', () => {
+    it('lists the global articles and the tenant own ones, newest first, with their scope', async () => {
+      const mine = await as(app, tenant.admin).post('/kb/articles', {
+        title: 'Tenant only',
+        body: 'For our agents.',
+      });
+      expect(mine.status).toBe(201);
+      const expected = await dbRows<{ id: string; tenant_id: string | null }>(
+        admin,
+        `SELECT id, tenant_id FROM support.kb_articles
+          WHERE tenant_id IS NULL OR tenant_id = $1 ORDER BY created_at DESC, id DESC`,
+        [tenant.id],
+      );
+      for (const token of [tenant.agent, tenant.admin]) {
+        const res = await as(app, token).get('/kb/articles');
+        expect(res.status).toBe(200);
+        expect(res.body.items.map((a: { id: string; scope: string }) => [a.id, a.scope])).toEqual(
+          expected.map((r) => [r.id, r.tenant_id === null ? 'global' : 'tenant']),
+        );
+      }
+      const shared = (await as(app, tenant.agent).get('/kb/articles')).body.items.find(
+        (a: { id: string }) => a.id === globalId,
+      );
+      expect(Object.keys(shared).sort()).toEqual(
+        ['body', 'createdAt', 'id', 'scope', 'title', 'updatedAt'].sort(),
+      );
+    });
+
+    it('ranks matches by relevance: a title hit before a body hit, global and own alike', async () => {
+      const titled = await as(app, tenant.admin).post('/kb/articles', {
+        title: `${word} troubleshooting`,
+        body: `Step one: find the ${word}.`,
+      });
+      const res = await as(app, tenant.agent).get(`/kb/articles?q=${word}`);
+      expect(res.status).toBe(200);
+      expect(res.body.items.map((a: { id: string; scope: string }) => [a.id, a.scope])).toEqual([
+        [titled.body.id, 'tenant'],
+        [globalId, 'global'],
+      ]);
+    });
+
+    it('ranks a global title hit above a tenant body hit', async () => {
+      const bodyOnly = await as(app, tenant.admin).post('/kb/articles', {
+        title: 'Misc',
+        body: `One mention of ${other}.`,
+      });
+      const res = await as(app, tenant.agent).get(`/kb/articles?q=${other}`);
+      expect(res.body.items.map((a: { id: string }) => a.id)).toEqual([
+        globalTitleId,
+        bodyOnly.body.id,
+      ]);
+    });
+
+    it('returns an empty list when nothing matches', async () => {
+      const res = await as(app, tenant.agent).get(`/kb/articles?q=nomatch${suffix()}`);
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ items: [] });
+    });
+
+    it('treats an empty q as no search', async () => {
+      const all = await as(app, tenant.agent).get('/kb/articles');
+      const empty = await as(app, tenant.agent).get('/kb/articles?q=');
+      expect(empty.status).toBe(200);
+      expect(empty.body).toEqual(all.body);
+    });
+
+    it('refuses q over 200 characters with 400 naming q', async () => {
+      const res = await as(app, tenant.agent).get(`/kb/articles?q=${'a'.repeat(201)}`);
+      expect(res.status).toBe(400);
+      expectErrorShape(res.body, 400);
+      expect(res.body.message).toEqual(['q must be shorter than or equal to 200 characters']);
+    });
+  });
+
+  describe('POST /kb/articles', () => {
+    it('lets an admin write a tenant article', async () => {
+      const res = await as(app, tenant.admin).post('/kb/articles', {
+        title: 'Escalation policy',
+        body: 'Page the on-call after 15 minutes.',
+      });
+      expect(res.status).toBe(201);
+      expect(res.body).toEqual({
+        id: expect.any(String),
+        title: 'Escalation policy',
+        body: 'Page the on-call after 15 minutes.',
+        scope: 'tenant',
+        createdAt: expect.any(String),
+        updatedAt: res.body.createdAt,
+      });
+      expect(
+        await dbRows(admin, `SELECT tenant_id, title FROM support.kb_articles WHERE id = $1`, [
+          res.body.id,
+        ]),
+      ).toEqual([{ tenant_id: tenant.id, title: 'Escalation policy' }]);
+    });
+
+    it('refuses an agent with 403 and writes nothing', async () => {
+      const before = await storedArticles(admin, tenant.id);
+      const res = await as(app, tenant.agent).post('/kb/articles', { title: 'Nope', body: 'No.' });
+      expect(res.status).toBe(403);
+      expectErrorShape(res.body, 403);
+      expect(await storedArticles(admin, tenant.id)).toEqual(before);
+    });
+
+    it.each([
+      ['a tenantId (even null, to make it global)', { tenantId: null }, 'tenantId'],
+      ['a tenant_id', { tenant_id: null }, 'tenant_id'],
+      ['a scope', { scope: 'global' }, 'scope'],
+      ['an id', { id: UNKNOWN_ID }, 'id'],
+    ])('refuses %s with 400 and writes nothing', async (_, extra, field) => {
+      const before = [await storedArticles(admin, tenant.id), await storedArticles(admin, null)];
+      const res = await as(app, tenant.admin).post('/kb/articles', {
+        title: 'Smuggled',
+        body: 'Smuggled.',
+        ...extra,
+      });
+      expect(res.status).toBe(400);
+      expect(res.body.message).toEqual([`${field}: property ${field} should not exist`]);
+      expect([await storedArticles(admin, tenant.id), await storedArticles(admin, null)]).toEqual(
+        before,
+      );
+    });
+
+    it.each([
+      ['an empty title', { title: '', body: 'b' }, 'title must not be empty'],
+      ['a title over 200', { title: 't'.repeat(201), body: 'b' }, 'title must be shorter'],
+      ['a body over 10,000', { title: 't', body: 'b'.repeat(10001) }, 'body must be shorter'],
+      ['a numeric title', { title: 7, body: 'b' }, 'title must be a string'],
+      ['no body', { title: 't' }, 'body must be a string'],
+    ])('refuses %s with 400 naming the field', async (_, body, message) => {
+      const before = await storedArticles(admin, tenant.id);
+      const res = await as(app, tenant.admin).post('/kb/articles', body);
+      expect(res.status).toBe(400);
+      expect(res.body.message.join('\n')).toContain(message);
+      expect(await storedArticles(admin, tenant.id)).toEqual(before);
+    });
+  });
+
+  describe('PATCH and DELETE /kb/articles/:id', () => {
+    it('lets an admin edit its tenant article, and the search follows the new text', async () => {
+      const fresh = `nova${suffix()}`;
+      const created = await as(app, tenant.admin).post('/kb/articles', {
+        title: 'Draft',
+        body: 'To be written.',
+      });
+      const res = await as(app, tenant.admin).patch(`/kb/articles/${created.body.id}`, {
+        title: `${fresh} guide`,
+      });
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({
+        ...created.body,
+        title: `${fresh} guide`,
+        updatedAt: expect.any(String),
+      });
+      expect(Date.parse(res.body.updatedAt)).toBeGreaterThan(Date.parse(created.body.updatedAt));
+      const found = await as(app, tenant.agent).get(`/kb/articles?q=${fresh}`);
+      expect(found.body.items.map((a: { id: string }) => a.id)).toEqual([created.body.id]);
+    });
+
+    it('lets an admin delete its tenant article (204, then gone)', async () => {
+      const created = await as(app, tenant.admin).post('/kb/articles', { title: 'Old', body: 'x' });
+      const res = await as(app, tenant.admin).delete(`/kb/articles/${created.body.id}`);
+      expect(res.status).toBe(204);
+      expect(
+        await dbRows(admin, `SELECT id FROM support.kb_articles WHERE id = $1`, [created.body.id]),
+      ).toEqual([]);
+      const again = await as(app, tenant.admin).delete(`/kb/articles/${created.body.id}`);
+      expect(again.status).toBe(404);
+    });
+
+    it('refuses to edit or delete a global article with 403, and leaves it as it was', async () => {
+      const before = await storedArticles(admin, null);
+      const patch = await as(app, tenant.admin).patch(`/kb/articles/${globalId}`, {
+        title: 'Defaced',
+      });
+      expect(patch.status).toBe(403);
+      expectErrorShape(patch.body, 403);
+      expect(patch.body.message).toBe('global articles are read-only');
+      const del = await as(app, tenant.admin).delete(`/kb/articles/${globalId}`);
+      expect(del.status).toBe(403);
+      expect(await storedArticles(admin, null)).toEqual(before);
+    });
+
+    it('refuses agents with 403 on edit and delete, and changes nothing', async () => {
+      const created = await as(app, tenant.admin).post('/kb/articles', {
+        title: 'Mine',
+        body: 'x',
+      });
+      const before = await storedArticles(admin, tenant.id);
+      const patch = await as(app, tenant.agent).patch(`/kb/articles/${created.body.id}`, {
+        title: 'Agent edit',
+      });
+      const del = await as(app, tenant.agent).delete(`/kb/articles/${created.body.id}`);
+      expect([patch.status, del.status]).toEqual([403, 403]);
+      expect(await storedArticles(admin, tenant.id)).toEqual(before);
+    });
+
+    it('returns 404 for an article that does not exist', async () => {
+      const id = UNKNOWN_ID;
+      const patch = await as(app, tenant.admin).patch(`/kb/articles/${id}`, { title: 'x' });
+      const del = await as(app, tenant.admin).delete(`/kb/articles/${id}`);
+      expect([patch.status, del.status]).toEqual([404, 404]);
+      expectErrorShape(patch.body, 404);
+    });
+
+    it('refuses unknown fields on edit (scope, tenantId) with 400', async () => {
+      const created = await as(app, tenant.admin).post('/kb/articles', { title: 'Fix', body: 'x' });
+      const before = await storedArticles(admin, tenant.id);
+      for (const extra of [{ scope: 'global' }, { tenantId: null }]) {
+        const res = await as(app, tenant.admin).patch(`/kb/articles/${created.body.id}`, extra);
+        expect(res.status).toBe(400);
+      }
+      expect(await storedArticles(admin, tenant.id)).toEqual(before);
+    });
+  });
+
+  it('keeps global rows out of reach of the application role even without the API check', async () => {
+    const appDb = await connect('app');
+    try {
+      await expect(
+        inTenant(appDb, tenant.id, () =>
+          appDb.query(`UPDATE support.kb_articles SET title = 'x' WHERE id = $1`, [globalId]),
+        ),
+      ).resolves.toMatchObject({ rowCount: 0 });
+    } finally {
+      await appDb.end();
+    }
+  });
+});
