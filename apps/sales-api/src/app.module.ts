@@ -21,7 +21,7 @@ export class SalesAppModule {
           autoLoadEntities: true,
           synchronize: false,
           applicationName: 'sales-api',
-          extra: { max: config.poolSize ?? 10 },
+          extra: { max: config.poolSize ?? 10, pipeline: config.pipeline ?? true },
         }),
         TenancyModule.forRoot({
           jwt: { secret: config.jwtSecret },

@@ -6,6 +6,8 @@ export interface SalesApiConfig {
   jwtSecret: string;
   /** Size of the connection pool. Default: 10. */
   poolSize?: number;
+  /** pg pipeline mode: BEGIN, RLS settings and the first query in one flight. Default: true. */
+  pipeline?: boolean;
   /** Tenant status cache in ms (how long a suspension takes to apply). Default: the library's (10 s). */
   tenantStatusTtlMs?: number;
   /** Nest logger levels; `false` silences it. Default: Nest's. */

@@ -20,7 +20,7 @@ export class SupportAppModule {
           autoLoadEntities: true,
           synchronize: false,
           applicationName: 'support-api',
-          extra: { max: config.poolSize ?? 10 },
+          extra: { max: config.poolSize ?? 10, pipeline: config.pipeline ?? true },
         }),
         TenancyModule.forRoot({
           jwt: { secret: config.jwtSecret },

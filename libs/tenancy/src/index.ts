@@ -82,6 +82,7 @@ export {
   TenantTransactionClosedError,
   TenantTransactionOwnershipError,
   TenantTransactionAbortedError,
+  TenantConnectionLostError,
   UnknownTenantError,
   TenantSuspendedError,
   InvalidTenantContextError,

@@ -73,3 +73,12 @@ export class TenantTransactionAbortedError extends TenancyError {
     );
   }
 }
+
+/** The tenant transaction's connection was lost (backend terminated, server restarted): nothing was committed. */
+export class TenantConnectionLostError extends TenancyError {
+  constructor() {
+    super(
+      'the database connection of this tenant transaction was lost, so nothing was committed; retry the request',
+    );
+  }
+}

@@ -10,6 +10,7 @@ import {
 import { QueryFailedError } from 'typeorm';
 import {
   InvalidTenantContextError,
+  TenantConnectionLostError,
   TenantContextMissingError,
   TenantSuspendedError,
   UnknownTenantError,
@@ -91,6 +92,8 @@ export class TenancyExceptionFilter implements ExceptionFilter {
       return body(401, exception.message);
     }
     if (exception instanceof TenantSuspendedError) return body(403, exception.message);
+    if (exception instanceof TenantConnectionLostError)
+      return body(503, 'database unavailable, retry the request');
     if (exception instanceof InvalidTenantContextError) return body(400, exception.message);
     const code = sqlState(exception);
     if (code === '42501') {

@@ -4,6 +4,7 @@ import { QueryRunner } from 'typeorm';
 import { IsolationLevel } from 'typeorm/driver/types/IsolationLevel';
 import { TenantContext } from '../context/tenant-context.interface';
 import {
+  TenantConnectionLostError,
   TenantTransactionAbortedError,
   TenantTransactionClosedError,
   TenantTransactionOwnershipError,
@@ -109,7 +110,8 @@ export class TenantTransaction {
         await this.queued;
         await this.begun;
       }
-      if (this.queued && r.isTransactionActive && !r.isReleased) {
+      if (this.queued && r.isReleased) throw new TenantConnectionLostError();
+      if (this.queued && r.isTransactionActive) {
         const aborted = r.databaseConnection?.getTransactionStatus?.() === 'E';
         const leftOpen = r.transactionDepth > 1;
         if (action === 'rollback' || aborted || leftOpen) {
@@ -208,12 +210,14 @@ export class TenantTransaction {
     r.data = { ...(r.data ?? {}), [RUNNER_CONTEXT]: this.context };
     r.query = (async (sql: string, parameters?: unknown[], structured?: boolean) => {
       await this.gate();
+      if (r.isReleased) throw new TenantConnectionLostError();
       if (!this.wrote && beginning.getStore() !== this)
         this.wrote = !PLAIN_READ.test(sql) || WRITES.test(sql);
       return (o.query as AnyQuery).call(r, sql, parameters, structured);
     }) as QueryRunner['query'];
     r.stream = async (...args: Parameters<QueryRunner['stream']>) => {
       await this.gate();
+      if (r.isReleased) throw new TenantConnectionLostError();
       if (this.pipelined) {
         throw new TenancyError(
           'streams are not supported on a pipelined connection (pg refuses cursors in pipeline mode): use a data source without extra.pipeline for streaming',
