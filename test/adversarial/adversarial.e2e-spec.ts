@@ -33,9 +33,8 @@ for (const via of vias()) {
       token: string,
       body?: object,
     ) => {
-      const r = request(app === 'support' ? apps.supportUrl : apps.salesUrl)
-        [method](path)
-        .set('Authorization', `Bearer ${token}`);
+      const agent = request(app === 'support' ? apps.supportUrl : apps.salesUrl);
+      const r = agent[method](path).set('Authorization', `Bearer ${token}`);
       return body ? r.send(body) : r;
     };
 
