@@ -45,6 +45,7 @@ describe('sales-api: authentication on every route', () => {
     expect(Object.keys(res.body.paths).sort()).toEqual([
       '/accounts',
       '/accounts/{id}',
+      '/audit',
       '/deals',
       '/deals/{id}',
       '/health',

@@ -149,6 +149,7 @@ describe('support-api authentication and roles', () => {
     const doc = await request(app.getHttpServer()).get('/docs-json');
     expect(doc.status).toBe(200);
     expect(Object.keys(doc.body.paths).sort()).toEqual([
+      '/audit',
       '/health',
       '/kb/articles',
       '/kb/articles/{id}',

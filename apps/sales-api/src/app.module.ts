@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuditController } from '@app/demo-kit';
 import { TenancyModule } from '@app/tenancy';
 import { AccountsModule } from './accounts/accounts.module';
 import { DealsModule } from './deals/deals.module';
@@ -33,7 +34,7 @@ export class SalesAppModule {
         DealsModule,
         ReportsModule,
       ],
-      controllers: [HealthController],
+      controllers: [HealthController, AuditController],
     };
   }
 }

@@ -1,9 +1,13 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuditController } from '@app/demo-kit';
 import { TenancyModule } from '@app/tenancy';
 import { CommentsModule } from './comments/comments.module';
 import { HealthController } from './health/health.controller';
 import { KbModule } from './kb/kb.module';
+import { PLATFORM_DATA_SOURCE } from './sla/sla-options';
+import { SlaModule } from './sla/sla.module';
 import { SupportApiConfig, SUPPORT_ROLES } from './support-api.config';
 import { TicketsModule } from './tickets/tickets.module';
 
@@ -22,16 +26,34 @@ export class SupportAppModule {
           applicationName: 'support-api',
           extra: { max: config.poolSize ?? 10, pipeline: config.pipeline ?? true },
         }),
+        ...(config.platformDatabaseUrl
+          ? [
+              TypeOrmModule.forRoot({
+                name: PLATFORM_DATA_SOURCE,
+                type: 'postgres',
+                url: config.platformDatabaseUrl,
+                entities: [],
+                synchronize: false,
+                applicationName: 'support-api-platform',
+                extra: { max: 2 },
+              }),
+            ]
+          : []),
         TenancyModule.forRoot({
           jwt: { secret: config.jwtSecret },
           roles: SUPPORT_ROLES,
           tenantStatus: { cacheTtlMs: config.tenantStatusTtlMs },
+          platform: config.platformDatabaseUrl
+            ? { dataSourceName: PLATFORM_DATA_SOURCE }
+            : undefined,
         }),
+        ScheduleModule.forRoot(),
         TicketsModule,
         CommentsModule,
         KbModule,
+        SlaModule.forRoot(config),
       ],
-      controllers: [HealthController],
+      controllers: [HealthController, AuditController],
     };
   }
 }

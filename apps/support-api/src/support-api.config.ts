@@ -1,3 +1,5 @@
+import { SlaSchedule } from './sla/sla-schedule';
+
 /** Everything the support-api needs to run; built from the environment by main.ts, or by tests. */
 export interface SupportApiConfig {
   /** Connection string of the application role (never the owner or a superuser). */
@@ -10,6 +12,16 @@ export interface SupportApiConfig {
   pipeline?: boolean;
   /** Tenant status cache in ms (how long a suspension takes to apply). Default: the library's (10 s). */
   tenantStatusTtlMs?: number;
+  /**
+   * Connection string of the `tenancy_platform` role (reads the tenant registry only), used by the
+   * SLA job to list tenants. Default: none, and the SLA job is not scheduled (a log line says so).
+   */
+  platformDatabaseUrl?: string;
+  /**
+   * The SLA job: how often it runs and the age from which open tickets are raised to `high`, or
+   * `false` to schedule nothing. Default: every 60 s, tickets open for more than 24 h.
+   */
+  sla?: Partial<SlaSchedule> | false;
   /** Nest logger levels; `false` silences it. Default: Nest's. */
   logger?: false | ('log' | 'error' | 'warn' | 'debug' | 'verbose' | 'fatal')[];
 }

@@ -45,7 +45,7 @@ export class AuditLogService {
               request_id AS "requestId", table_name AS "table", row_key AS "key", action, changes
          FROM tenancy.audit_log
         WHERE ($1::text IS NULL OR table_name = $1) AND ($2::timestamptz IS NULL OR occurred_at >= $2)
-        ORDER BY id
+        ORDER BY audit_log.id
         LIMIT $3`,
         [query.table ?? null, query.since ?? null, limit],
       );
