@@ -9,6 +9,9 @@ import { seedSupport } from '../apps/support-api/src/seed';
 import { seedSales } from '../apps/sales-api/src/seed';
 import { supportDemoTokens } from '../apps/support-api/src/demo-tokens';
 import { salesDemoTokens } from '../apps/sales-api/src/demo-tokens';
+import { slaScheduleFromEnv } from '../apps/support-api/src/sla/sla-schedule';
+import { formatDuration } from '../apps/support-api/src/sla/format-duration';
+import { SlaJob } from '../apps/support-api/src/sla/sla.job';
 
 /** Seeds the tenant registry with the three demo tenants (fixed ids); leaves existing rows alone. */
 async function seedTenants(owner: Client): Promise<void> {
@@ -44,6 +47,8 @@ async function main(): Promise<void> {
   const salesPort = Number(process.env.SALES_PORT ?? 3002);
   const support = await createSupportApp({
     databaseUrl: db.appUrl,
+    platformDatabaseUrl: db.platformUrl,
+    sla: slaScheduleFromEnv(),
     jwtSecret,
     logger: ['error', 'warn'],
   });
@@ -76,7 +81,16 @@ async function main(): Promise<void> {
   ]) {
     lines.push(`# ${t.label}`, `export TOKEN='${t.token}'`, t.curl, '');
   }
-  lines.push('More tokens: npm run token -- --tenant globex --role admin', 'Press Ctrl+C to stop.');
+  const sla = support.get(SlaJob).options;
+  lines.push(
+    `# Audit trail, admin tokens only (both apps): curl -H "Authorization: Bearer $TOKEN" "${supportUrl}/audit?limit=5"`,
+    sla.scheduled
+      ? `SLA job (support-api): every ${formatDuration(sla.schedule.everyMs)}, open tickets older than ${formatDuration(sla.schedule.olderThanMs)} go to high (SLA=off disables).`
+      : `SLA job (support-api): disabled (${sla.disabledReason}).`,
+    '',
+    'More tokens: npm run token -- --tenant globex --role admin',
+    'Press Ctrl+C to stop.',
+  );
   console.log(lines.join('\n'));
 
   const stop = async () => {
