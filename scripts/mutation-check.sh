@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Proves the isolation suites bite: applies one deliberate break at a time to the library, runs the
+# suites that guard it, requires them to FAIL, restores the file, and requires them to pass again.
+# Not part of npm test (it runs the suites several times). Usage: bash scripts/mutation-check.sh
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+SUB=libs/tenancy/src/typeorm/rls-transaction.subscriber.ts
+RLS=libs/tenancy/src/migrations/rls.migration-helpers.ts
+ROUTING=libs/tenancy/src/typeorm/rls-data-source.ts
+status=0
+
+mutate() {
+  local name="$1" file="$2" from="$3" to="$4" suites="$5"
+  cp "$file" "$file.orig"
+  python3 - "$file" "$from" "$to" <<'PY'
+import sys
+path, old, new = sys.argv[1:]
+text = open(path).read()
+if old not in text:
+    sys.exit(f"mutation anchor not found in {path}: {old}")
+open(path, "w").write(text.replace(old, new))
+PY
+  if npx jest --runInBand $suites >/tmp/mutation-"$name".log 2>&1; then
+    echo "FAIL  $name: the suites still passed with the break in place (see /tmp/mutation-$name.log)"
+    status=1
+  else
+    echo "ok    $name: $(grep -E '^Tests:' /tmp/mutation-"$name".log | tail -1)"
+  fi
+  mv "$file.orig" "$file"
+}
+
+mutate session-scope "$SUB" "'SELECT set_config(\$1, \$2, true), set_config(\$3, \$4, true), set_config(\$5, \$6, true), set_config(\$7, \$8, true)'" "'SELECT set_config(\$1, \$2, false), set_config(\$3, \$4, false), set_config(\$5, \$6, false), set_config(\$7, \$8, false)'" "test/tenancy/pool-poisoning test/isolation/pgbouncer"
+mutate no-force "$RLS" "  await db.query(\`ALTER TABLE \${t.sql} FORCE ROW LEVEL SECURITY\`);
+  await db.query(
+    \`CREATE POLICY tenant_guard" "  await db.query(
+    \`CREATE POLICY tenant_guard" "test/foundation"
+mutate no-routing "$ROUTING" "    if (tx) return tx.queryRunner();" "    if (tx && process.env.NEVER_SET) return tx.queryRunner();" "test/tenancy/query-paths test/adversarial/adversarial"
+
+if npx jest --runInBand test/tenancy test/foundation >/tmp/mutation-restored.log 2>&1; then
+  echo "ok    restored: $(grep -E '^Tests:' /tmp/mutation-restored.log | tail -1)"
+else
+  echo "FAIL  the suites do not pass after restoring (see /tmp/mutation-restored.log)"
+  status=1
+fi
+exit $status
