@@ -125,8 +125,8 @@ export class TenantTransaction {
           }
         } else if (this.pipelined && !this.wrote) {
           this.commitWithoutWaiting(r);
-        } else {
-          await this.original.commit.call(r);
+        } else if (!(await this.commitAndConfirm(r))) {
+          error = new TenantTransactionAbortedError();
         }
       }
     } catch (e) {
@@ -137,6 +137,24 @@ export class TenantTransaction {
       await this.releaseConnection(r, broken ? error : undefined);
     }
     if (error !== undefined) throw error;
+  }
+
+  /**
+   * Sends COMMIT and reports whether PostgreSQL committed: on a transaction an earlier error aborted
+   * it answers with the command tag ROLLBACK. (The status in pg's last ReadyForQuery can still be
+   * stale when a handler swallowed the error, so the tag is the reliable signal.)
+   */
+  private async commitAndConfirm(r: ScopedRunner): Promise<boolean> {
+    const broadcaster = (
+      r as unknown as { broadcaster?: { broadcast(event: string): Promise<void> } }
+    ).broadcaster;
+    await broadcaster?.broadcast('BeforeTransactionCommit');
+    const result = (await r.databaseConnection!.query('COMMIT')) as { command?: string };
+    r.transactionDepth = 0;
+    r.isTransactionActive = false;
+    if (result?.command === 'ROLLBACK') return false;
+    await broadcaster?.broadcast('AfterTransactionCommit');
+    return true;
   }
 
   private commitWithoutWaiting(r: ScopedRunner): void {
