@@ -2,17 +2,7 @@ import { Client } from 'pg';
 import request from 'supertest';
 import { connect, suffix } from '../support/db';
 import { BothApps, createOrg, Org, snapshot, startBothApps, vias } from './both-apps.fixture';
-
-/** mulberry32: a small seeded PRNG so a failing interleaving can be replayed with TEST_SEED. */
-function prng(seed: number): () => number {
-  let t = seed >>> 0;
-  return () => {
-    t = (t + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(t ^ (t >>> 15), 1 | t);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../support/prng';
 
 const TENANTS = 50;
 const REQUESTS = 5000;

@@ -2,17 +2,7 @@ import { INestApplication } from '@nestjs/common';
 import { Client } from 'pg';
 import request from 'supertest';
 import { notesSetup, notesTenant, NotesTenant } from './fixtures/notes.harness';
-
-/** A small seeded PRNG (mulberry32) so a failing interleaving can be replayed. */
-function prng(seed: number): () => number {
-  let t = seed >>> 0;
-  return () => {
-    t = (t + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(t ^ (t >>> 15), 1 | t);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../support/prng';
 
 /** 500 interleaved requests from 20 tenants on a pool of 4: no response holds another tenant's row. */
 for (const pipeline of [false, true]) {

@@ -1,16 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { Client } from 'pg';
 
-/** A small seeded PRNG (mulberry32) so a failing interleaving can be replayed. */
-export function prng(seed: number): () => number {
-  let t = seed >>> 0;
-  return () => {
-    t = (t + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(t ^ (t >>> 15), 1 | t);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng } from '../../support/prng';
 
 /** The seed of a property run: TEST_SEED when set (to replay), otherwise a fresh one. */
 export function seedFromEnv(): number {

@@ -4,7 +4,7 @@ import {
   DEFAULT_TENANT_COLUMN,
 } from '../tenancy.constants';
 import { currentTenantExpression } from './setting-expression';
-import { qualifiedTable, quoteIdent, rowsOf, SqlExecutor } from './sql';
+import { QualifiedTable, qualifiedTable, quoteIdent, rowsOf, SqlExecutor } from './sql';
 
 /** DML privileges a helper may grant to the application role. */
 export type TablePrivilege = 'SELECT' | 'INSERT' | 'UPDATE' | 'DELETE';
@@ -73,6 +73,38 @@ async function hasTenantLedIndex(db: SqlExecutor, table: string, column: string)
   return rows.length > 0;
 }
 
+async function enforceRls(db: SqlExecutor, t: QualifiedTable): Promise<void> {
+  await db.query(`ALTER TABLE ${t.sql} ENABLE ROW LEVEL SECURITY`);
+  await db.query(`ALTER TABLE ${t.sql} FORCE ROW LEVEL SECURITY`);
+}
+
+async function grantAndIndex(
+  db: SqlExecutor,
+  t: QualifiedTable,
+  o: ReturnType<typeof resolve>,
+  privileges: TablePrivilege[],
+): Promise<void> {
+  await grant(db, t.sql, o.appRole, privileges);
+  if (!(await hasTenantLedIndex(db, t.name, o.columnName))) {
+    await db.query(`CREATE INDEX ${indexName(t.table, o.columnName)} ON ${t.sql} (${o.column})`);
+  }
+}
+
+async function removeRls(
+  db: SqlExecutor,
+  t: QualifiedTable,
+  o: ReturnType<typeof resolve>,
+  policies: string[],
+): Promise<void> {
+  await db.query(
+    `DROP INDEX IF EXISTS ${quoteIdent(t.schema)}.${indexName(t.table, o.columnName)}`,
+  );
+  await db.query(`REVOKE ALL ON ${t.sql} FROM ${o.appRole}`);
+  for (const policy of policies) await db.query(`DROP POLICY IF EXISTS ${policy} ON ${t.sql}`);
+  await db.query(`ALTER TABLE ${t.sql} NO FORCE ROW LEVEL SECURITY`);
+  await db.query(`ALTER TABLE ${t.sql} DISABLE ROW LEVEL SECURITY`);
+}
+
 async function grant(
   db: SqlExecutor,
   tableSql: string,
@@ -97,8 +129,7 @@ export async function enableTenantRls(
 ): Promise<void> {
   const t = qualifiedTable(table);
   const o = resolve(options);
-  await db.query(`ALTER TABLE ${t.sql} ENABLE ROW LEVEL SECURITY`);
-  await db.query(`ALTER TABLE ${t.sql} FORCE ROW LEVEL SECURITY`);
+  await enforceRls(db, t);
   await db.query(
     `CREATE POLICY tenant_guard ON ${t.sql} AS RESTRICTIVE FOR ALL TO PUBLIC
        USING (${o.column} = ${o.current}) WITH CHECK (${o.column} = ${o.current})`,
@@ -108,10 +139,7 @@ export async function enableTenantRls(
       `CREATE POLICY tenant_allow ON ${t.sql} AS PERMISSIVE FOR ALL TO PUBLIC USING (true) WITH CHECK (true)`,
     );
   }
-  await grant(db, t.sql, o.appRole, o.privileges);
-  if (!(await hasTenantLedIndex(db, t.name, o.columnName))) {
-    await db.query(`CREATE INDEX ${indexName(t.table, o.columnName)} ON ${t.sql} (${o.column})`);
-  }
+  await grantAndIndex(db, t, o, o.privileges);
 }
 
 /** Reverses {@link enableTenantRls} (for a migration's `down()` when the table itself stays). */
@@ -120,16 +148,7 @@ export async function disableTenantRls(
   table: string,
   options: TenantTableOptions = {},
 ): Promise<void> {
-  const t = qualifiedTable(table);
-  const o = resolve(options);
-  await db.query(
-    `DROP INDEX IF EXISTS ${quoteIdent(t.schema)}.${indexName(t.table, o.columnName)}`,
-  );
-  await db.query(`REVOKE ALL ON ${t.sql} FROM ${o.appRole}`);
-  await db.query(`DROP POLICY IF EXISTS tenant_allow ON ${t.sql}`);
-  await db.query(`DROP POLICY IF EXISTS tenant_guard ON ${t.sql}`);
-  await db.query(`ALTER TABLE ${t.sql} NO FORCE ROW LEVEL SECURITY`);
-  await db.query(`ALTER TABLE ${t.sql} DISABLE ROW LEVEL SECURITY`);
+  await removeRls(db, qualifiedTable(table), resolve(options), ['tenant_allow', 'tenant_guard']);
 }
 
 /**
@@ -153,8 +172,7 @@ export async function enableSharedRls(
     rowsOf<{ current_user: string }>(await db.query('SELECT current_user'))[0].current_user;
   const isWriter = `current_user = '${quoteIdent(writer).slice(1, -1)}'`;
   const write = `(${own} OR (${o.column} IS NULL AND ${isWriter}))`;
-  await db.query(`ALTER TABLE ${t.sql} ENABLE ROW LEVEL SECURITY`);
-  await db.query(`ALTER TABLE ${t.sql} FORCE ROW LEVEL SECURITY`);
+  await enforceRls(db, t);
   await db.query(
     `CREATE POLICY shared_read_guard ON ${t.sql} AS RESTRICTIVE FOR SELECT TO PUBLIC
        USING ((${o.column} IS NULL AND (${o.current} IS NOT NULL OR ${isWriter}))${tenantRows ? ` OR ${own}` : ''})`,
@@ -172,10 +190,7 @@ export async function enableSharedRls(
   await db.query(
     `CREATE POLICY shared_allow ON ${t.sql} AS PERMISSIVE FOR ALL TO PUBLIC USING (true) WITH CHECK (true)`,
   );
-  await grant(db, t.sql, o.appRole, tenantRows ? o.privileges : ['SELECT']);
-  if (!(await hasTenantLedIndex(db, t.name, o.columnName))) {
-    await db.query(`CREATE INDEX ${indexName(t.table, o.columnName)} ON ${t.sql} (${o.column})`);
-  }
+  await grantAndIndex(db, t, o, tenantRows ? o.privileges : ['SELECT']);
 }
 
 /** Reverses {@link enableSharedRls}. */
@@ -184,23 +199,13 @@ export async function disableSharedRls(
   table: string,
   options: SharedTableOptions = {},
 ): Promise<void> {
-  const t = qualifiedTable(table);
-  const o = resolve(options);
-  await db.query(
-    `DROP INDEX IF EXISTS ${quoteIdent(t.schema)}.${indexName(t.table, o.columnName)}`,
-  );
-  await db.query(`REVOKE ALL ON ${t.sql} FROM ${o.appRole}`);
-  for (const p of [
+  await removeRls(db, qualifiedTable(table), resolve(options), [
     'shared_allow',
     'tenant_write_guard_delete',
     'tenant_write_guard_update',
     'tenant_write_guard_insert',
     'shared_read_guard',
-  ]) {
-    await db.query(`DROP POLICY IF EXISTS ${p} ON ${t.sql}`);
-  }
-  await db.query(`ALTER TABLE ${t.sql} NO FORCE ROW LEVEL SECURITY`);
-  await db.query(`ALTER TABLE ${t.sql} DISABLE ROW LEVEL SECURITY`);
+  ]);
 }
 
 /**
