@@ -1,0 +1,72 @@
+import {
+  BadRequestException,
+  INestApplication,
+  Module,
+  ValidationError,
+  ValidationPipe,
+} from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { Deal } from '../../apps/sales-api/src/deals/deal.entity';
+import { ReportingLine } from '../../apps/sales-api/src/team/reporting-line.entity';
+import { Ticket } from '../../apps/support-api/src/tickets/ticket.entity';
+import { BaselineAuthGuard, BaselineJwt } from './baseline-auth.guard';
+import { BaselineDealsController } from './baseline-deals.controller';
+import { BaselineTicketsController } from './baseline-tickets.controller';
+
+/** The baseline's configuration: the same knobs as the real apps, minus pipelining. */
+export interface BaselineConfig {
+  /** A role that bypasses RLS (the baseline filters by hand). */
+  databaseUrl: string;
+  jwtSecret: string;
+  poolSize: number;
+}
+
+function messages(errors: ValidationError[]): string[] {
+  return errors.flatMap((e) => [
+    ...Object.values(e.constraints ?? {}),
+    ...messages(e.children ?? []),
+  ]);
+}
+
+/**
+ * The app a team writes without the library: support-api's ticket routes and sales-api's
+ * `GET /deals` in one Nest app, same DTOs, same ValidationPipe settings as `configureHttpApp`,
+ * plain TypeORM (default pg client: no pipeline) with the same pool size.
+ */
+export async function createBaselineApp(config: BaselineConfig): Promise<INestApplication> {
+  const jwt = new BaselineJwt(config.jwtSecret, ['agent', 'admin', 'rep', 'manager']);
+  @Module({
+    imports: [
+      TypeOrmModule.forRoot({
+        type: 'postgres',
+        url: config.databaseUrl,
+        entities: [Ticket, Deal, ReportingLine],
+        synchronize: false,
+        applicationName: 'bench-baseline',
+        extra: { max: config.poolSize },
+      }),
+      TypeOrmModule.forFeature([Ticket, Deal]),
+    ],
+    controllers: [BaselineTicketsController, BaselineDealsController],
+    providers: [{ provide: BaselineJwt, useValue: jwt }, BaselineAuthGuard],
+  })
+  class BaselineAppModule {}
+
+  const app = await NestFactory.create(BaselineAppModule, { logger: false, abortOnError: false });
+  app.useGlobalPipes(
+    new ValidationPipe({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      transform: true,
+      exceptionFactory: (errors) => new BadRequestException(messages(errors)),
+    }),
+  );
+  await app.init();
+  const close = app.close.bind(app);
+  app.close = async () => {
+    await close();
+    jwt.close();
+  };
+  return app;
+}

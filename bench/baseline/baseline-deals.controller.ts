@@ -1,0 +1,44 @@
+import { Controller, Get, Query, UseGuards } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { Deal } from '../../apps/sales-api/src/deals/deal.entity';
+import { DealListResponse, DealResponse } from '../../apps/sales-api/src/deals/deal.response';
+import { ListDealsQuery } from '../../apps/sales-api/src/deals/list-deals.query';
+import { ReportingLine } from '../../apps/sales-api/src/team/reporting-line.entity';
+import { BaselineAuthGuard, BaselineUser, requireRole } from './baseline-auth.guard';
+import { User } from './user.decorator';
+
+/**
+ * sales-api's `GET /deals` written by hand: the tenant in the WHERE clause, and the visibility
+ * rules in the query: an admin sees every deal, a manager the deals of their subtree (a join on
+ * the closure table, which includes themselves at depth 0), a rep their own.
+ */
+@UseGuards(BaselineAuthGuard)
+@Controller('deals')
+export class BaselineDealsController {
+  constructor(@InjectRepository(Deal) private readonly deals: Repository<Deal>) {}
+
+  @Get()
+  async list(
+    @User() user: BaselineUser,
+    @Query() query: ListDealsQuery,
+  ): Promise<DealListResponse> {
+    requireRole(user, 'rep', 'manager', 'admin');
+    const qb = this.deals
+      .createQueryBuilder('d')
+      .where('d.tenantId = :tenantId', { tenantId: user.tenantId });
+    if (user.role === 'manager') {
+      qb.innerJoin(
+        ReportingLine,
+        'c',
+        'c.tenantId = d.tenantId AND c.descendantId = d.ownerId AND c.ancestorId = :userId',
+        { userId: user.userId },
+      );
+    } else if (user.role === 'rep') {
+      qb.andWhere('d.ownerId = :userId', { userId: user.userId });
+    }
+    if (query.stage) qb.andWhere('d.stage = :stage', { stage: query.stage });
+    qb.orderBy('d.createdAt', 'ASC').addOrderBy('d.id', 'ASC');
+    return { items: (await qb.getMany()).map((d) => DealResponse.from(d)) };
+  }
+}

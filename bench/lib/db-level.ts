@@ -1,0 +1,183 @@
+import { Client, QueryConfig } from 'pg';
+import { median, p99, round } from './stats';
+
+/** One query, written both ways. */
+export interface DbQueryPair {
+  id: string;
+  label: string;
+  /** The query under RLS, as the app role with the settings of `context`. */
+  rls: (k: number) => QueryConfig;
+  /** The same rows with an explicit WHERE, as the RLS-bypassing baseline role. */
+  explicit: (k: number) => QueryConfig;
+  context: { tenantId: string; userId: string; role: string };
+}
+
+export interface DbSideResult {
+  iterations: number;
+  median: number;
+  p99: number;
+  rows: number;
+  explain: string[];
+}
+
+export interface DbQueryResult {
+  id: string;
+  label: string;
+  rls: DbSideResult;
+  explicit: DbSideResult;
+  /** rls / explicit. */
+  ratios: { median: number; p99: number };
+}
+
+const SET = 'SELECT set_config($1, $2, true), set_config($3, $4, true), set_config($5, $6, true)';
+
+async function open(url: string, context?: DbQueryPair['context']): Promise<Client> {
+  const c = new Client({ connectionString: url, application_name: 'bench-db-level' });
+  await c.connect();
+  await c.query('BEGIN');
+  if (context) {
+    await c.query(SET, [
+      'app.tenant_id',
+      context.tenantId,
+      'app.user_id',
+      context.userId,
+      'app.role',
+      context.role,
+    ]);
+  }
+  return c;
+}
+
+async function explain(c: Client, q: QueryConfig): Promise<string[]> {
+  const r = await c.query<{ 'QUERY PLAN': string }>({
+    text: `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${q.text}`,
+    values: q.values,
+  });
+  return r.rows.map((row) => row['QUERY PLAN']);
+}
+
+/**
+ * Each query pair runs alternately (RLS, explicit, explicit, RLS, ...) for `seconds`, extended
+ * protocol on both sides, client-side latency per execution. Both sides run on ONE backend (an
+ * administrator's connection inside one transaction, the settings written once) switching with
+ * `SET LOCAL ROLE` before each execution (not timed): the RLS side as the app role, the explicit
+ * side as the RLS-bypassing baseline role. Two separate connections would each get their own
+ * backend process, whose CPU placement alone shifts latencies by tens of microseconds for the
+ * whole run. Both sides must return the same number of rows.
+ */
+export async function compareQueries(
+  adminUrl: string,
+  roles: { app: string; explicit: string },
+  pairs: DbQueryPair[],
+  opts: { seconds: number; warmup: number },
+  log: (m: string) => void,
+): Promise<DbQueryResult[]> {
+  const results: DbQueryResult[] = [];
+  const role = (name: string) => `SET LOCAL ROLE "${name.replace(/"/g, '""')}"`;
+  for (const pair of pairs) {
+    const c = await open(adminUrl, pair.context);
+    try {
+      const as = { rls: role(roles.app), explicit: role(roles.explicit) };
+      const run = async (side: 'rls' | 'explicit', k: number) => {
+        await c.query(as[side]);
+        const q = pair[side](k);
+        const t = process.hrtime.bigint();
+        const r = await c.query({ ...q, queryMode: 'extended' } as QueryConfig);
+        return { ms: Number(process.hrtime.bigint() - t) / 1e6, rows: r.rowCount ?? 0 };
+      };
+      for (let k = 0; k < opts.warmup; k++) {
+        await run('rls', k);
+        await run('explicit', k);
+      }
+      const times = { rls: [] as number[], explicit: [] as number[] };
+      const rows = { rls: 0, explicit: 0 };
+      const until = Date.now() + opts.seconds * 1000;
+      for (let k = 0; Date.now() < until || k < 20; k++) {
+        const order: ('rls' | 'explicit')[] = k % 2 ? ['explicit', 'rls'] : ['rls', 'explicit'];
+        for (const side of order) {
+          const r = await run(side, k);
+          times[side].push(r.ms);
+          rows[side] = r.rows;
+        }
+      }
+      if (rows.rls !== rows.explicit) {
+        throw new Error(
+          `${pair.id}: RLS returned ${rows.rls} rows, explicit WHERE ${rows.explicit}`,
+        );
+      }
+      const plan = async (side: 'rls' | 'explicit') => {
+        await c.query(as[side]);
+        return explain(c, pair[side](0));
+      };
+      const side = (s: 'rls' | 'explicit', p: string[]): DbSideResult => ({
+        iterations: times[s].length,
+        median: round(median(times[s]), 4),
+        p99: round(p99(times[s]), 4),
+        rows: rows[s],
+        explain: p,
+      });
+      const result: DbQueryResult = {
+        id: pair.id,
+        label: pair.label,
+        rls: side('rls', await plan('rls')),
+        explicit: side('explicit', await plan('explicit')),
+        ratios: { median: 0, p99: 0 },
+      };
+      result.ratios = {
+        median: round(result.rls.median / result.explicit.median),
+        p99: round(result.rls.p99 / result.explicit.p99),
+      };
+      log(
+        `  ${pair.id}: RLS ${result.rls.median} ms, explicit ${result.explicit.median} ms (median, ${result.rls.iterations} each), ratio ${result.ratios.median}, p99 ratio ${result.ratios.p99}`,
+      );
+      results.push(result);
+    } finally {
+      await c.end();
+    }
+  }
+  return results;
+}
+
+/** The same query as the app role under RLS, alternating across several databases. */
+export async function compareAcrossDatabases(
+  appUrls: Record<string, string>,
+  query: QueryConfig,
+  context: DbQueryPair['context'],
+  opts: { seconds: number; warmup: number },
+): Promise<Record<string, DbSideResult>> {
+  const names = Object.keys(appUrls);
+  const clients = new Map<string, Client>();
+  try {
+    for (const name of names) clients.set(name, await open(appUrls[name], context));
+    const run = async (c: Client) => {
+      const t = process.hrtime.bigint();
+      const r = await c.query({ ...query, queryMode: 'extended' } as QueryConfig);
+      return { ms: Number(process.hrtime.bigint() - t) / 1e6, rows: r.rowCount ?? 0 };
+    };
+    for (let k = 0; k < opts.warmup; k++) for (const c of clients.values()) await run(c);
+    const times = new Map<string, number[]>(names.map((n) => [n, []]));
+    const rows = new Map<string, number>();
+    const until = Date.now() + opts.seconds * 1000;
+    for (let k = 0; Date.now() < until || k < 20; k++) {
+      for (let i = 0; i < names.length; i++) {
+        const name = names[(i + k) % names.length];
+        const r = await run(clients.get(name)!);
+        times.get(name)!.push(r.ms);
+        rows.set(name, r.rows);
+      }
+    }
+    const out: Record<string, DbSideResult> = {};
+    for (const name of names) {
+      out[name] = {
+        iterations: times.get(name)!.length,
+        median: round(median(times.get(name)!), 4),
+        p99: round(p99(times.get(name)!), 4),
+        rows: rows.get(name)!,
+        explain: await explain(clients.get(name)!, query),
+      };
+    }
+    return out;
+  } finally {
+    for (const c of clients.values()) await c.end();
+  }
+}

@@ -1,0 +1,327 @@
+import { BenchResults } from './results';
+
+const n0 = (v: number) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en') : 'n/a');
+const n2 = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : 'n/a');
+const ms = (v: number) => (Number.isFinite(v) ? (v < 10 ? v.toFixed(2) : v.toFixed(1)) : 'n/a');
+const ok = (met: boolean, aim?: boolean) =>
+  met ? (aim === false ? 'met (aim missed)' : 'met') : '**missed**';
+
+function table(header: string[], rows: string[][]): string {
+  return [
+    `| ${header.join(' | ')} |`,
+    `| ${header.map(() => '---').join(' | ')} |`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
+}
+
+/** The results as Markdown: what BENCHMARKS.md shows between its result markers. */
+export function resultsMarkdown(r: BenchResults, chartPath: string): string {
+  const out: string[] = [];
+  const m = r.machine;
+  out.push(
+    `Run of ${r.date} (${r.kind}${r.kind === 'quick' ? ': small data, not representative' : ''}), ${Math.round(r.durationSeconds)} s in all, data generated in ${Math.round(r.data.loadSeconds)} s.`,
+    '',
+    `Machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.kernel}. Node ${m.node}. ${r.postgres.version.split(',')[0]} (${r.postgres.source}). Everything (PostgreSQL, the apps, autocannon) shares the ${m.cpus} CPUs. 1-minute load average at start ${m.loadAverageAtStart}; per section (start → end): ${Object.entries(
+      r.loadAverage,
+    )
+      .map(([k, [a, b]]) => `${k} ${a} → ${b}`)
+      .join(', ')}.`,
+    `Packages: ${Object.entries(r.versions)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}.`,
+    '',
+    `Data: ${n0(r.data.tenants)} tenants, ${n0(r.data.tickets)} tickets (${r.data.largeTenants}), ${n0(r.data.deals)} deals in the big sales tenant, reporting tree of ${n0(r.data.tree.members)} members, ${r.data.tree.depth} levels below the top (the manager has ${n0(r.data.tree.managerBelow)} people below, the team lead ${r.data.tree.teamLeadBelow}).`,
+    '',
+  );
+
+  const h = r.http[0];
+  const cpu = (x?: { appCpuUs: number; pgCpuUs?: number }) =>
+    x ? `${n0(x.appCpuUs)} + ${x.pgCpuUs === undefined ? '?' : n0(x.pgCpuUs)}` : '';
+  out.push(
+    '#### HTTP: library vs hand-written baseline',
+    '',
+    `autocannon, ${h?.connections ?? '?'} connections, pool size ${r.sizes.poolSize} on every side, each app in its own process; ${r.sizes.rounds} rounds of ${r.sizes.roundSeconds} s per side after a ${r.sizes.warmupSeconds} s warm-up, the sides alternating within each round. req/s: median of the rounds; **ratio**: median over rounds of library ÷ baseline req/s in the same round; latency: over every response of every round; CPU: µs per request of the app's process + PostgreSQL's processes (median of the rounds). Library = the real app (pipeline mode, the default); serial = the same app with \`pipeline: false\`.`,
+    '',
+    table(
+      [
+        'route',
+        'baseline req/s',
+        'library req/s',
+        '**ratio**',
+        'baseline p50 / p99 ms',
+        'library p50 / p99 ms',
+        '**p99 ratio**',
+        'CPU µs/req baseline',
+        'CPU µs/req library',
+        'serial req/s (ratio)',
+        'serial p99 ms (ratio)',
+        'CPU µs/req serial',
+      ],
+      r.http.map((x) => {
+        const b = x.sides.baseline!;
+        const l = x.sides.library!;
+        const s = x.sides.librarySerial;
+        return [
+          x.label,
+          n0(b.rps),
+          n0(l.rps),
+          `**${n2(x.ratios.throughput)}**`,
+          `${ms(b.p50)} / ${ms(b.p99)}`,
+          `${ms(l.p50)} / ${ms(l.p99)}`,
+          `**${n2(x.ratios.p99)}**`,
+          cpu(b),
+          cpu(l),
+          s ? `${n0(s.rps)} (${n2(x.serialRatios!.throughput)})` : '',
+          s ? `${ms(s.p99)} (${n2(x.serialRatios!.p99)})` : '',
+          cpu(s),
+        ];
+      }),
+    ),
+    '',
+    `![ratio per route](${chartPath})`,
+    '',
+  );
+
+  out.push(
+    '#### Round trips per request',
+    '',
+    'Statements: counted at the pg client (a `Client.prototype.query` hook). Flights: statements sent back to back without waiting travel together. Waited: round trips the request waits for, measured through a proxy that delays every byte from PostgreSQL: (latency at the longer delay − latency at the shorter) / (difference of the delays), one request at a time.',
+    '',
+    table(
+      [
+        'request',
+        'baseline: statements / waited',
+        'library (pipeline): statements / flights / waited',
+        'library (serial): statements / waited',
+        '**extra waited (pipeline)**',
+      ],
+      r.roundTrips.map((t) => {
+        const b = t.sides.baseline;
+        const l = t.sides.library;
+        const s = t.sides.librarySerial;
+        return [
+          t.label,
+          b ? `${b.statements.length} / ${b.waited}` : '(no baseline)',
+          l ? `${l.statements.length} / ${l.flights} / ${l.waited} (${n2(l.waitedMeasured)})` : '',
+          s ? `${s.statements.length} / ${s.waited} (${n2(s.waitedMeasured)})` : '',
+          t.extraWaited === undefined ? '' : `**${t.extraWaited}**`,
+        ];
+      }),
+    ),
+    '',
+    'Statement sequences:',
+    '',
+    ...r.roundTrips.flatMap((t) =>
+      Object.entries(t.sides).map(
+        ([side, v]) =>
+          `- ${t.label}, ${side}: ${v.statements.length ? v.statements.join(' → ') : '(none)'}`,
+      ),
+    ),
+    '',
+  );
+
+  out.push(
+    '#### Database level: RLS vs explicit WHERE',
+    '',
+    `Same rows both ways, via pg directly, extended protocol, alternating executions for ${r.sizes.dbSeconds} s per query on one backend (one transaction, the settings written once, \`SET LOCAL ROLE\` before each execution): RLS side as the app role; explicit side as a BYPASSRLS role with \`WHERE tenant_id = $1\` (and the closure join by hand for the hierarchy). Latency per execution at the client; EXPLAIN (ANALYZE, BUFFERS) of both sides in the JSON.`,
+    '',
+    table(
+      [
+        'query',
+        'rows',
+        'explicit median / p99 ms',
+        'RLS median / p99 ms',
+        '**ratio (median)**',
+        'ratio (p99)',
+      ],
+      r.db.map((q) => [
+        q.label,
+        n0(q.rls.rows),
+        `${ms(q.explicit.median)} / ${ms(q.explicit.p99)}`,
+        `${ms(q.rls.median)} / ${ms(q.rls.p99)}`,
+        `**${n2(q.ratios.median)}**`,
+        n2(q.ratios.p99),
+      ]),
+    ),
+    '',
+  );
+
+  if (r.scale) {
+    const sc = r.scale;
+    out.push(
+      '#### Scale: the same tenant with more tenants in the table',
+      '',
+      `${sc.route} for the same tenant (its rows byte-identical in each database), ${h?.connections ?? '?'} connections, alternating rounds across the databases.`,
+      '',
+      table(
+        [
+          'tenants',
+          'tickets in the table',
+          'library p50 / p99 ms',
+          'library req/s',
+          'baseline p50 / p99 ms',
+          'baseline req/s',
+        ],
+        sc.points.map((p) => [
+          n0(p.tenants),
+          n0(p.tickets),
+          `${ms(p.sides.library.p50)} / ${ms(p.sides.library.p99)}`,
+          n0(p.sides.library.rps),
+          p.sides.baseline ? `${ms(p.sides.baseline.p50)} / ${ms(p.sides.baseline.p99)}` : '',
+          p.sides.baseline ? n0(p.sides.baseline.rps) : '',
+        ]),
+      ),
+      '',
+      `Largest / smallest tenant count: ${Object.entries(sc.ratios)
+        .map(([side, v]) => `${side} p50 ${n2(v.p50)}, p99 ${n2(v.p99)}, req/s ${n2(v.throughput)}`)
+        .join('; ')}.`,
+      '',
+    );
+    if (sc.database) {
+      out.push(
+        `The page query itself, under RLS as the app role, alternating across the databases (pg directly): ${Object.entries(
+          sc.database.perTenants,
+        )
+          .map(([n, v]) => `${n0(Number(n))} tenants ${ms(v.median)} ms (p99 ${ms(v.p99)})`)
+          .join(', ')}; largest / smallest ${n2(sc.database.ratio)}.`,
+        '',
+      );
+    }
+  }
+
+  if (r.experiments) {
+    const e = r.experiments;
+    out.push(
+      '#### Experiments: candidate library changes',
+      '',
+      `${e.route}, same load and alternation as above, each variant in its own process. The library itself is unchanged: each change is patched into the packages it uses, in the app's process (bench/lib/patches.ts names the change the library would make). Ratios against the side named.`,
+      '',
+      table(
+        [
+          'variant',
+          'req/s',
+          'p50 / p99 ms',
+          'CPU µs/req app + PG',
+          'vs',
+          'throughput ratio',
+          'p99 ratio',
+          'app CPU ratio',
+        ],
+        e.rows.map((x) => [
+          x.label,
+          n0(x.result.rps),
+          `${ms(x.result.p50)} / ${ms(x.result.p99)}`,
+          cpu(x.result),
+          x.vs ?? '',
+          x.ratios ? n2(x.ratios.throughput) : '',
+          x.ratios ? n2(x.ratios.p99) : '',
+          x.ratios ? n2(x.ratios.appCpu) : '',
+        ]),
+      ),
+      '',
+    );
+  }
+
+  out.push(
+    '#### Targets',
+    '',
+    table(
+      ['target', 'value', 'limit', 'result'],
+      r.targets.map((t) => [t.target, n2(t.value), t.limit, ok(t.met, t.aimMet)]),
+    ),
+    '',
+  );
+  return out.join('\n');
+}
+
+/** An SVG bar chart of the HTTP ratios per route (throughput and p99), with the target lines. */
+export function ratioChart(r: BenchResults): string {
+  const routes = r.http;
+  const W = 960;
+  const H = 420;
+  const panelW = (W - 60) / 2;
+  const top = 60;
+  const bottom = 110;
+  const plotH = H - top - bottom;
+  const max = 1.4;
+  const y = (v: number) => Math.round((top + plotH - (Math.min(v, max) / max) * plotH) * 10) / 10;
+  const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  const parts: string[] = [];
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+    `<text x="${W / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">Library / hand-written baseline per route (${esc(r.date.slice(0, 10))}, ${r.kind})</text>`,
+  );
+  const panels: { title: string; key: 'throughput' | 'p99'; target: number; label: string }[] = [
+    {
+      title: 'Throughput ratio (higher is better)',
+      key: 'throughput',
+      target: 0.9,
+      label: 'target ≥ 0.90',
+    },
+    {
+      title: 'p99 latency ratio (lower is better)',
+      key: 'p99',
+      target: 1.15,
+      label: 'target ≤ 1.15',
+    },
+  ];
+  panels.forEach((p, pi) => {
+    const x0 = 40 + pi * (panelW + 20);
+    parts.push(
+      `<text x="${x0 + panelW / 2}" y="${top - 18}" text-anchor="middle" font-size="12" font-weight="bold">${p.title}</text>`,
+      `<line x1="${x0}" y1="${top + plotH}" x2="${x0 + panelW}" y2="${top + plotH}" stroke="#333"/>`,
+      `<line x1="${x0}" y1="${top}" x2="${x0}" y2="${top + plotH}" stroke="#333"/>`,
+    );
+    for (let v = 0; v <= max + 1e-9; v += 0.2) {
+      parts.push(
+        `<line x1="${x0 - 4}" y1="${y(v)}" x2="${x0 + panelW}" y2="${y(v)}" stroke="#eee"/>`,
+        `<text x="${x0 - 6}" y="${y(v) + 4}" text-anchor="end">${v.toFixed(1)}</text>`,
+      );
+    }
+    const group = panelW / Math.max(routes.length, 1);
+    const bar = Math.min(28, (group - 16) / 2);
+    routes.forEach((route, i) => {
+      const gx = x0 + i * group + group / 2;
+      const bars: [string, number | undefined, string][] = [
+        ['pipeline', route.ratios[p.key], '#2b6cb0'],
+        ['serial', route.serialRatios?.[p.key], '#a0aec0'],
+      ];
+      bars.forEach(([, v], k) => {
+        if (v === undefined) return;
+        const bx = gx - bar + k * bar;
+        parts.push(
+          `<rect x="${bx}" y="${y(v)}" width="${bar - 2}" height="${top + plotH - y(v)}" fill="${bars[k][2]}"/>`,
+          `<text x="${bx + (bar - 2) / 2}" y="${y(v) - 3}" text-anchor="middle" font-size="9">${v.toFixed(2)}</text>`,
+        );
+      });
+      const words = route.label.split(' ');
+      const lines: string[] = [];
+      for (const w of words) {
+        if (lines.length && (lines[lines.length - 1] + ' ' + w).length <= 18)
+          lines[lines.length - 1] += ' ' + w;
+        else lines.push(w);
+      }
+      lines
+        .slice(0, 4)
+        .forEach((l, li) =>
+          parts.push(
+            `<text x="${gx}" y="${top + plotH + 14 + li * 12}" text-anchor="middle" font-size="10">${esc(l)}</text>`,
+          ),
+        );
+    });
+    parts.push(
+      `<line x1="${x0}" y1="${y(1)}" x2="${x0 + panelW}" y2="${y(1)}" stroke="#333" stroke-dasharray="2,3"/>`,
+      `<line x1="${x0}" y1="${y(p.target)}" x2="${x0 + panelW}" y2="${y(p.target)}" stroke="#c53030" stroke-width="1.5" stroke-dasharray="6,4"/>`,
+      `<text x="${x0 + panelW - 4}" y="${y(p.target) - 4}" text-anchor="end" fill="#c53030">${p.label}</text>`,
+    );
+  });
+  parts.push(
+    `<rect x="${W / 2 - 150}" y="${H - 24}" width="12" height="12" fill="#2b6cb0"/>`,
+    `<text x="${W / 2 - 134}" y="${H - 14}">library, pipeline mode (default)</text>`,
+    `<rect x="${W / 2 + 40}" y="${H - 24}" width="12" height="12" fill="#a0aec0"/>`,
+    `<text x="${W / 2 + 56}" y="${H - 14}">library, pipeline: false</text>`,
+    '</svg>',
+  );
+  return parts.join('\n') + '\n';
+}

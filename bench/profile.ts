@@ -1,0 +1,85 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { signToken } from '@app/demo-kit';
+import { AppProcess, AppSpec } from './lib/app-process';
+import { PatchName } from './lib/patches';
+import { agentOf, sampleTicketIds } from './lib/data';
+import { BENCH_TENANTS, tenantId } from './lib/ids';
+import { runLoad } from './lib/load';
+import { QUICK_SIZES } from './lib/options';
+import { setUpEnvironment } from './lib/setup';
+
+/**
+ * Where the Node side of a request spends its CPU: profiles the support app (library, pipelined
+ * and serial) and the baseline, each in its own process, under the same autocannon load of
+ * `GET /tickets/:id` (or `--path`), and prints self time per module and the top functions, per
+ * request.
+ *
+ *   npx ts-node -r tsconfig-paths/register bench/profile.ts [--seconds 10] [--path /tickets?limit=50]
+ *     [--patches jwt-keyobject,cork]   (experiments of bench/lib/patches.ts, applied to every side)
+ *
+ * The .cpuprofile files go to .data/bench-profiles/ (open them in Chrome DevTools).
+ */
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const arg = (name: string, fallback: string) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args[i + 1] : fallback;
+  };
+  const seconds = Number(arg('--seconds', '10'));
+  const path = arg('--path', '');
+  const patches = arg('--patches', '').split(',').filter(Boolean) as PatchName[];
+  const env = await setUpEnvironment(QUICK_SIZES, false, (m) => console.log(m));
+  const secret = randomBytes(32).toString('hex');
+  const read = BENCH_TENANTS.supportRead;
+  const auth = `Bearer ${signToken(secret, { tenantId: tenantId(read), userId: agentOf(read), role: 'agent' })}`;
+  const requests = path
+    ? [{ method: 'GET' as const, path, headers: { authorization: auth } }]
+    : sampleTicketIds(QUICK_SIZES, read, 200).map((id) => ({
+        method: 'GET' as const,
+        path: `/tickets/${id}`,
+        headers: { authorization: auth },
+      }));
+  const outDir = resolve('.data/bench-profiles');
+  mkdirSync(outDir, { recursive: true });
+  const common = { jwtSecret: secret, poolSize: 10, patches };
+  const sides: Record<string, AppSpec> = {
+    baseline: { ...common, kind: 'baseline', databaseUrl: env.main.baselineUrl },
+    library: { ...common, kind: 'support', databaseUrl: env.main.appUrl, pipeline: true },
+    'library-serial': { ...common, kind: 'support', databaseUrl: env.main.appUrl, pipeline: false },
+  };
+  try {
+    for (const [name, spec] of Object.entries(sides)) {
+      const app = await AppProcess.start(name, spec);
+      try {
+        await runLoad({ url: app.url, connections: 16, seconds: 3, requests });
+        await app.send({ type: 'profile-start' });
+        const load = await runLoad({ url: app.url, connections: 16, seconds, requests });
+        const file = join(outDir, `${name}.cpuprofile`);
+        const { profile } = await app.send({ type: 'profile-stop', file, requests: load.ok });
+        const s = profile!;
+        console.log(
+          `\n== ${name}: ${load.ok} requests (${load.rps.toFixed(0)}/s, ${load.non2xx} non-2xx), app process busy ${s.busyUsPerRequest} µs per request (${file})`,
+        );
+        console.log('  self time by module (µs per request):');
+        for (const [m, us] of s.modules) console.log(`    ${String(us).padStart(5)}  ${m}`);
+        console.log('  top functions (self µs per request):');
+        for (const [f, us] of s.functions) console.log(`    ${String(us).padStart(5)}  ${f}`);
+      } finally {
+        await app.close();
+      }
+    }
+  } finally {
+    await env.cleanup(false);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
