@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { signToken } from '@app/demo-kit';
 import { AppProcess, AppSpec } from './lib/app-process';
 import { PatchName } from './lib/patches';
-import { agentOf, sampleTicketIds } from './lib/data';
+import { agentOf, salesTree, sampleTicketIds } from './lib/data';
 import { BENCH_TENANTS, tenantId } from './lib/ids';
 import { runLoad } from './lib/load';
 import { QUICK_SIZES } from './lib/options';
@@ -18,6 +18,7 @@ import { setUpEnvironment } from './lib/setup';
  *
  *   npx ts-node -r tsconfig-paths/register bench/profile.ts [--seconds 10] [--path /tickets?limit=50]
  *     [--patches jwt-keyobject,cork]   (experiments of bench/lib/patches.ts, applied to every side)
+ *     [--as teamLead|manager]          (sales-api GET /deals as that manager instead)
  *
  * The .cpuprofile files go to .data/bench-profiles/ (open them in Chrome DevTools).
  */
@@ -34,21 +35,37 @@ async function main(): Promise<void> {
   const env = await setUpEnvironment(QUICK_SIZES, false, (m) => console.log(m));
   const secret = randomBytes(32).toString('hex');
   const read = BENCH_TENANTS.supportRead;
-  const auth = `Bearer ${signToken(secret, { tenantId: tenantId(read), userId: agentOf(read), role: 'agent' })}`;
-  const requests = path
-    ? [{ method: 'GET' as const, path, headers: { authorization: auth } }]
-    : sampleTicketIds(QUICK_SIZES, read, 200).map((id) => ({
-        method: 'GET' as const,
-        path: `/tickets/${id}`,
-        headers: { authorization: auth },
-      }));
+  const sales = arg('--as', '') as '' | 'manager' | 'teamLead';
+  const tree = salesTree(QUICK_SIZES);
+  const auth = sales
+    ? `Bearer ${signToken(secret, { tenantId: tenantId(BENCH_TENANTS.sales), userId: tree[sales].userId, role: 'manager' })}`
+    : `Bearer ${signToken(secret, { tenantId: tenantId(read), userId: agentOf(read), role: 'agent' })}`;
+  const requests = sales
+    ? [{ method: 'GET' as const, path: '/deals', headers: { authorization: auth } }]
+    : path
+      ? [{ method: 'GET' as const, path, headers: { authorization: auth } }]
+      : sampleTicketIds(QUICK_SIZES, read, 200).map((id) => ({
+          method: 'GET' as const,
+          path: `/tickets/${id}`,
+          headers: { authorization: auth },
+        }));
   const outDir = resolve('.data/bench-profiles');
   mkdirSync(outDir, { recursive: true });
   const common = { jwtSecret: secret, poolSize: 10, patches };
   const sides: Record<string, AppSpec> = {
     baseline: { ...common, kind: 'baseline', databaseUrl: env.main.baselineUrl },
-    library: { ...common, kind: 'support', databaseUrl: env.main.appUrl, pipeline: true },
-    'library-serial': { ...common, kind: 'support', databaseUrl: env.main.appUrl, pipeline: false },
+    library: {
+      ...common,
+      kind: sales ? 'sales' : 'support',
+      databaseUrl: env.main.appUrl,
+      pipeline: true,
+    },
+    'library-serial': {
+      ...common,
+      kind: sales ? 'sales' : 'support',
+      databaseUrl: env.main.appUrl,
+      pipeline: false,
+    },
   };
   try {
     for (const [name, spec] of Object.entries(sides)) {

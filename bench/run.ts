@@ -13,7 +13,7 @@ import { PatchName } from './lib/patches';
 import { BENCH_TENANTS, tenantId } from './lib/ids';
 import { LoadRequest } from './lib/load';
 import { machineInfo, packageVersions } from './lib/machine';
-import { BenchOptions, parseOptions, Section } from './lib/options';
+import { BenchOptions, DEFAULT_SECTIONS, parseOptions, Section } from './lib/options';
 import { PgCpuMeter } from './lib/pg-cpu';
 import { ratioChart, resultsMarkdown } from './lib/report';
 import {
@@ -25,7 +25,7 @@ import {
   scaleRatios,
 } from './lib/results';
 import { countRoundTrips, RoundTripResult, RoundTripRoute } from './lib/roundtrips';
-import { BASELINE_ROLE, BenchDatabase, BenchEnvironment, setUpEnvironment } from './lib/setup';
+import { BenchDatabase, BenchEnvironment, setUpEnvironment } from './lib/setup';
 
 const started = Date.now();
 const log = (message: string) => {
@@ -252,7 +252,7 @@ async function roundTripSection(
     return await countRoundTrips(
       routes,
       proxy,
-      { samples: opts.sizes.rtSamples, delays: [10, 110] },
+      { samples: opts.sizes.rtSamples, delays: opts.sizes.rtDelays },
       log,
     );
   } finally {
@@ -399,10 +399,12 @@ async function scaleSection(
 /** Candidate library changes, tried by patching packages in the app's own process (patches.ts). */
 const EXPERIMENTS: {
   side: string;
-  kind: 'support' | 'baseline';
+  kind: 'library' | 'baseline';
   patches: PatchName[];
   vs: string;
   label: string;
+  /** Also run on the heavier route (GET /deals as a team lead). */
+  heavy?: boolean;
 }[] = [
   {
     side: 'baseline',
@@ -410,35 +412,52 @@ const EXPERIMENTS: {
     patches: [],
     vs: '',
     label: 'baseline (hand-written, string JWT secret)',
+    heavy: true,
   },
-  { side: 'library', kind: 'support', patches: [], vs: 'baseline', label: 'library as it is' },
+  {
+    side: 'library',
+    kind: 'library',
+    patches: [],
+    vs: 'baseline',
+    label: 'library as it is',
+    heavy: true,
+  },
   {
     side: 'cork',
-    kind: 'support',
+    kind: 'library',
     patches: ['cork'],
     vs: 'baseline',
-    label: 'library + one write per pipelined flight (cork)',
+    label: 'library + one socket write per pipelined flight (cork)',
+    heavy: true,
   },
   {
     side: 'prepared',
-    kind: 'support',
+    kind: 'library',
     patches: ['prepared-settings'],
     vs: 'baseline',
     label: 'library + settings as a named prepared statement',
   },
   {
     side: 'clsLean',
-    kind: 'support',
+    kind: 'library',
     patches: ['cls-lean'],
     vs: 'baseline',
     label: 'library + lean nestjs-cls middleware options',
   },
   {
     side: 'allThree',
-    kind: 'support',
+    kind: 'library',
     patches: ['cork', 'prepared-settings', 'cls-lean'],
     vs: 'baseline',
     label: 'library + the three above',
+    heavy: true,
+  },
+  {
+    side: 'libraryKey',
+    kind: 'library',
+    patches: ['jwt-keyobject'],
+    vs: 'baseline',
+    label: 'library + JWT secret as a KeyObject (only), vs the baseline as users write it',
   },
   {
     side: 'baselineKey',
@@ -449,7 +468,7 @@ const EXPERIMENTS: {
   },
   {
     side: 'allThreeKey',
-    kind: 'support',
+    kind: 'library',
     patches: ['cork', 'prepared-settings', 'cls-lean', 'jwt-keyobject'],
     vs: 'baselineKey',
     label: 'library + the three + JWT KeyObject, vs baseline + KeyObject',
@@ -469,56 +488,65 @@ async function experimentSection(
   opts: BenchOptions,
   jwtSecret: string,
   pgCpu: PgCpuMeter | undefined,
-): Promise<ExperimentResult> {
-  const specs: Record<string, AppSpec> = {};
-  for (const e of EXPERIMENTS) {
-    specs[e.side] = {
-      kind: e.kind,
-      databaseUrl: e.kind === 'baseline' ? env.main.baselineUrl : env.main.appUrl,
-      jwtSecret,
-      poolSize: opts.sizes.poolSize,
-      pipeline: true,
-      patches: e.patches,
-    };
-  }
-  const apps = await startAll(specs);
-  try {
-    const route = s.routes[0];
-    log(`Experiments: ${route.label} with candidate library changes (patched in the app process)`);
-    const sides = await compareSides(
-      'experiments',
-      route.requests,
-      apps,
-      {
-        ...opts.sizes,
-        rounds: Math.max(2, opts.sizes.rounds - 2),
-        roundSeconds: Math.min(3, opts.sizes.roundSeconds),
-      },
-      pgCpu,
-      log,
-    );
-    return {
-      route: route.label,
-      rows: EXPERIMENTS.map((e) => ({
-        side: e.side,
-        label: e.label,
+): Promise<ExperimentResult[]> {
+  const out: ExperimentResult[] = [];
+  const routes = [
+    { route: s.routes.find((r) => r.id === 'get-ticket')!, experiments: EXPERIMENTS },
+    {
+      route: s.routes.find((r) => r.id === 'deals-lead')!,
+      experiments: EXPERIMENTS.filter((e) => e.heavy),
+    },
+  ];
+  for (const { route, experiments } of routes) {
+    const specs: Record<string, AppSpec> = {};
+    for (const e of experiments) {
+      specs[e.side] = {
+        kind: e.kind === 'baseline' ? 'baseline' : route.app,
+        databaseUrl: e.kind === 'baseline' ? env.main.baselineUrl : env.main.appUrl,
+        jwtSecret,
+        poolSize: opts.sizes.poolSize,
+        pipeline: true,
         patches: e.patches,
-        vs: e.vs || undefined,
-        result: sides[e.side],
-        ratios: e.vs ? sideRatios(sides[e.side], sides[e.vs]) : undefined,
-      })),
-    };
-  } finally {
-    await closeAll(apps);
+      };
+    }
+    const apps = await startAll(specs);
+    try {
+      log(
+        `Experiments: ${route.label} with candidate library changes (patched in the app process)`,
+      );
+      const sides = await compareSides(
+        `experiments ${route.id}`,
+        route.requests,
+        apps,
+        opts.sizes,
+        pgCpu,
+        log,
+      );
+      out.push({
+        route: route.label,
+        rows: experiments.map((e) => ({
+          side: e.side,
+          label: e.label,
+          patches: e.patches,
+          vs: e.vs || undefined,
+          result: sides[e.side],
+          ratios: e.vs ? sideRatios(sides[e.side], sides[e.vs]) : undefined,
+        })),
+      });
+    } finally {
+      await closeAll(apps);
+    }
   }
+  return out;
 }
 
-function updateReadme(markdown: string): boolean {
+/** Rewrites one generated section of BENCHMARKS.md (between its markers). */
+function updateReadme(section: 'results' | 'experiments', markdown: string): boolean {
   const path = resolve('BENCHMARKS.md');
   if (!existsSync(path)) return false;
   const text = readFileSync(path, 'utf8');
-  const startMark = '<!-- bench:results:start -->';
-  const endMark = '<!-- bench:results:end -->';
+  const startMark = `<!-- bench:${section}:start -->`;
+  const endMark = `<!-- bench:${section}:end -->`;
   const a = text.indexOf(startMark);
   const b = text.indexOf(endMark);
   if (a < 0 || b < a) return false;
@@ -595,8 +623,8 @@ async function main(): Promise<void> {
     await section('db', async () => {
       log('Database level: RLS vs explicit WHERE');
       partial.db = await compareQueries(
-        env.main.adminUrl,
-        { app: env.main.roles.app, explicit: BASELINE_ROLE },
+        env.main.appUrl,
+        env.main.baselineUrl,
         dbPairs(env, s, opts),
         { seconds: sizes.dbSeconds, warmup: sizes.dbWarmup },
         log,
@@ -623,16 +651,24 @@ async function main(): Promise<void> {
   results.targets = checkTargets(results);
   const outDir = resolve(opts.outDir);
   mkdirSync(outDir, { recursive: true });
-  const base = opts.quick ? 'bench-quick' : 'bench';
+  const standard =
+    DEFAULT_SECTIONS.every((x) => opts.sections.has(x)) &&
+    opts.sections.size === DEFAULT_SECTIONS.length;
+  const base = `bench${opts.quick ? '-quick' : ''}${standard ? '' : `-${[...opts.sections].join('-')}`}`;
   const jsonPath = join(outDir, `${base}.json`);
   const chartPath = join(outDir, `${base}-ratios.svg`);
   writeFileSync(jsonPath, JSON.stringify(results, null, 2) + '\n');
-  writeFileSync(chartPath, ratioChart(results));
+  if (results.http.length) writeFileSync(chartPath, ratioChart(results));
   const markdown = resultsMarkdown(results, relative(process.cwd(), chartPath));
   writeFileSync(join(outDir, `${base}.md`), markdown + '\n');
   log(`Results: ${relative(process.cwd(), jsonPath)}, ${relative(process.cwd(), chartPath)}`);
   if (opts.updateReadme) {
-    log(updateReadme(markdown) ? 'BENCHMARKS.md updated' : 'BENCHMARKS.md has no result markers');
+    const which = standard ? 'results' : 'experiments';
+    log(
+      updateReadme(which, markdown)
+        ? `BENCHMARKS.md (${which}) updated`
+        : `BENCHMARKS.md has no ${which} markers`,
+    );
   }
   const missed = results.targets.filter((t) => !t.met);
   console.log('\n' + markdown);

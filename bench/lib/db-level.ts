@@ -56,48 +56,47 @@ async function explain(c: Client, q: QueryConfig): Promise<string[]> {
   return r.rows.map((row) => row['QUERY PLAN']);
 }
 
+const CONNECTIONS_PER_SIDE = 3;
+
 /**
- * Each query pair runs alternately (RLS, explicit, explicit, RLS, ...) for `seconds`, extended
- * protocol on both sides, client-side latency per execution. Both sides run on ONE backend (an
- * administrator's connection inside one transaction, the settings written once) switching with
- * `SET LOCAL ROLE` before each execution (not timed): the RLS side as the app role, the explicit
- * side as the RLS-bypassing baseline role. Two separate connections would each get their own
- * backend process, whose CPU placement alone shifts latencies by tens of microseconds for the
- * whole run. Both sides must return the same number of rows.
+ * Each query pair runs alternately for `seconds`, extended protocol on both sides, client-side
+ * latency per execution: the RLS side as the app role, inside one transaction per connection with
+ * the settings written once; the explicit side as the RLS-bypassing baseline role. Each side uses
+ * three connections in turn (the executions rotate over all six): one backend's CPU placement alone
+ * shifts its latencies by 5-10 % for a whole run, which would otherwise show up as a difference
+ * between the sides. Both sides must return the same number of rows.
  */
 export async function compareQueries(
-  adminUrl: string,
-  roles: { app: string; explicit: string },
+  appUrl: string,
+  baselineUrl: string,
   pairs: DbQueryPair[],
   opts: { seconds: number; warmup: number },
   log: (m: string) => void,
 ): Promise<DbQueryResult[]> {
   const results: DbQueryResult[] = [];
-  const role = (name: string) => `SET LOCAL ROLE "${name.replace(/"/g, '""')}"`;
   for (const pair of pairs) {
-    const c = await open(adminUrl, pair.context);
+    const conns: { side: 'rls' | 'explicit'; c: Client }[] = [];
     try {
-      const as = { rls: role(roles.app), explicit: role(roles.explicit) };
-      const run = async (side: 'rls' | 'explicit', k: number) => {
-        await c.query(as[side]);
+      for (let i = 0; i < CONNECTIONS_PER_SIDE; i++) {
+        conns.push({ side: 'rls', c: await open(appUrl, pair.context) });
+        conns.push({ side: 'explicit', c: await open(baselineUrl) });
+      }
+      const run = async (side: 'rls' | 'explicit', c: Client, k: number) => {
         const q = pair[side](k);
         const t = process.hrtime.bigint();
         const r = await c.query({ ...q, queryMode: 'extended' } as QueryConfig);
         return { ms: Number(process.hrtime.bigint() - t) / 1e6, rows: r.rowCount ?? 0 };
       };
-      for (let k = 0; k < opts.warmup; k++) {
-        await run('rls', k);
-        await run('explicit', k);
-      }
+      for (let k = 0; k < opts.warmup; k++) for (const x of conns) await run(x.side, x.c, k);
       const times = { rls: [] as number[], explicit: [] as number[] };
       const rows = { rls: 0, explicit: 0 };
       const until = Date.now() + opts.seconds * 1000;
-      for (let k = 0; Date.now() < until || k < 20; k++) {
-        const order: ('rls' | 'explicit')[] = k % 2 ? ['explicit', 'rls'] : ['rls', 'explicit'];
-        for (const side of order) {
-          const r = await run(side, k);
-          times[side].push(r.ms);
-          rows[side] = r.rows;
+      for (let k = 0; Date.now() < until || k < 10; k++) {
+        for (let i = 0; i < conns.length; i++) {
+          const x = conns[(i + k) % conns.length];
+          const r = await run(x.side, x.c, k);
+          times[x.side].push(r.ms);
+          rows[x.side] = r.rows;
         }
       }
       if (rows.rls !== rows.explicit) {
@@ -105,10 +104,6 @@ export async function compareQueries(
           `${pair.id}: RLS returned ${rows.rls} rows, explicit WHERE ${rows.explicit}`,
         );
       }
-      const plan = async (side: 'rls' | 'explicit') => {
-        await c.query(as[side]);
-        return explain(c, pair[side](0));
-      };
       const side = (s: 'rls' | 'explicit', p: string[]): DbSideResult => ({
         iterations: times[s].length,
         median: round(median(times[s]), 4),
@@ -119,8 +114,8 @@ export async function compareQueries(
       const result: DbQueryResult = {
         id: pair.id,
         label: pair.label,
-        rls: side('rls', await plan('rls')),
-        explicit: side('explicit', await plan('explicit')),
+        rls: side('rls', await explain(conns[0].c, pair.rls(0))),
+        explicit: side('explicit', await explain(conns[1].c, pair.explicit(0))),
         ratios: { median: 0, p99: 0 },
       };
       result.ratios = {
@@ -132,7 +127,7 @@ export async function compareQueries(
       );
       results.push(result);
     } finally {
-      await c.end();
+      for (const x of conns) await x.c.end();
     }
   }
   return results;

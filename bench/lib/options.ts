@@ -8,13 +8,15 @@ export interface BenchOptions {
   sections: Set<Section>;
   /** Where the JSON, the SVG and the Markdown tables go. */
   outDir: string;
-  /** Whether to rewrite the results section of BENCHMARKS.md (full runs only, by default). */
+  /** Whether to rewrite the generated sections of BENCHMARKS.md (by default: a full default run, or a full experiments-only run). */
   updateReadme: boolean;
   sizes: BenchSizes;
 }
 
 export const SECTIONS = ['http', 'roundtrips', 'db', 'scale', 'experiments'] as const;
 export type Section = (typeof SECTIONS)[number];
+/** What `npm run bench` runs without --only: the issue's four comparisons. */
+export const DEFAULT_SECTIONS: Section[] = ['http', 'roundtrips', 'db', 'scale'];
 
 /** Data volumes and timings. */
 export interface BenchSizes {
@@ -48,8 +50,9 @@ export interface BenchSizes {
   /** Database level: seconds per query pair, and warm-up iterations. */
   dbSeconds: number;
   dbWarmup: number;
-  /** Round trips: sequential samples per delay. */
+  /** Round trips: sequential samples per delay, and the two proxy delays (ms). */
   rtSamples: number;
+  rtDelays: [number, number];
 }
 
 export const FULL_SIZES: BenchSizes = {
@@ -70,10 +73,11 @@ export const FULL_SIZES: BenchSizes = {
   poolSize: 10,
   warmupSeconds: 2,
   roundSeconds: 3,
-  rounds: 6,
+  rounds: 7,
   dbSeconds: 5,
   dbWarmup: 50,
   rtSamples: 5,
+  rtDelays: [10, 110],
 };
 
 export const QUICK_SIZES: BenchSizes = {
@@ -92,19 +96,23 @@ export const QUICK_SIZES: BenchSizes = {
   scaleExtraTickets: 10,
   connections: 16,
   poolSize: 10,
-  warmupSeconds: 1,
+  warmupSeconds: 0.5,
   roundSeconds: 1.5,
   rounds: 2,
   dbSeconds: 1,
   dbWarmup: 10,
   rtSamples: 3,
+  rtDelays: [5, 55],
 };
 
 const USAGE = `Usage: npm run bench -- [--quick] [--keep] [--only http,roundtrips,db,scale,experiments] [--out DIR]
-  --quick        small data, short rounds (smoke run, about 1-2 minutes)
+  (default: http, roundtrips, db, scale: about 12 minutes on 2 cores)
+  --quick        small data, short rounds (smoke run, about 2-3 minutes)
+  --only LIST    run only these sections (data is always generated); experiments (candidate library
+                 changes, about 8 minutes) runs only when named here
   --keep         keep the benchmark databases (and the embedded server's data) at the end
-  --only LIST    run only these sections (data is always generated)
   --out DIR      where results go (default: bench/results for a full run, .data/bench-results for --quick)
+  --rounds N     alternating rounds per comparison (default 7; 2 with --quick)
   --no-readme    do not rewrite the results section of BENCHMARKS.md
 Environment: DATABASE_URL (a superuser URL) to use an existing server instead of an embedded one.`;
 
@@ -115,7 +123,8 @@ export function parseOptions(argv: string[]): BenchOptions {
   let keep = false;
   let readme: boolean | undefined;
   let outDir: string | undefined;
-  let sections = new Set<Section>(SECTIONS);
+  let rounds: number | undefined;
+  let sections: Set<Section> | undefined;
   while (args.length) {
     const arg = args.shift()!;
     if (arg === '--quick') quick = true;
@@ -123,6 +132,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     else if (arg === '--no-readme') readme = false;
     else if (arg === '--readme') readme = true;
     else if (arg === '--out') outDir = args.shift();
+    else if (arg === '--rounds') rounds = Number(args.shift());
     else if (arg === '--only') {
       const list = (args.shift() ?? '').split(',').filter(Boolean);
       const unknown = list.filter((s) => !(SECTIONS as readonly string[]).includes(s));
@@ -133,13 +143,15 @@ export function parseOptions(argv: string[]): BenchOptions {
       process.exit(0);
     } else throw new Error(`unknown argument ${arg}\n${USAGE}`);
   }
-  const full = !quick && sections.size === SECTIONS.length;
+  sections ??= new Set<Section>(DEFAULT_SECTIONS);
+  const standard = DEFAULT_SECTIONS.every((s) => sections.has(s)) && sections.size === 4;
+  const experimentsOnly = sections.size === 1 && sections.has('experiments');
   return {
     quick,
     keep,
     sections,
     outDir: outDir ?? (quick ? '.data/bench-results' : 'bench/results'),
-    updateReadme: readme ?? full,
-    sizes: quick ? QUICK_SIZES : FULL_SIZES,
+    updateReadme: readme ?? (!quick && (standard || experimentsOnly)),
+    sizes: { ...(quick ? QUICK_SIZES : FULL_SIZES), ...(rounds ? { rounds } : {}) },
   };
 }

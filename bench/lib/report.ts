@@ -34,124 +34,131 @@ export function resultsMarkdown(r: BenchResults, chartPath: string): string {
     '',
   );
 
-  const h = r.http[0];
   const cpu = (x?: { appCpuUs: number; pgCpuUs?: number }) =>
     x ? `${n0(x.appCpuUs)} + ${x.pgCpuUs === undefined ? '?' : n0(x.pgCpuUs)}` : '';
-  out.push(
-    '#### HTTP: library vs hand-written baseline',
-    '',
-    `autocannon, ${h?.connections ?? '?'} connections, pool size ${r.sizes.poolSize} on every side, each app in its own process; ${r.sizes.rounds} rounds of ${r.sizes.roundSeconds} s per side after a ${r.sizes.warmupSeconds} s warm-up, the sides alternating within each round. req/s: median of the rounds; **ratio**: median over rounds of library ÷ baseline req/s in the same round; latency: over every response of every round; CPU: µs per request of the app's process + PostgreSQL's processes (median of the rounds). Library = the real app (pipeline mode, the default); serial = the same app with \`pipeline: false\`.`,
-    '',
-    table(
-      [
-        'route',
-        'baseline req/s',
-        'library req/s',
-        '**ratio**',
-        'baseline p50 / p99 ms',
-        'library p50 / p99 ms',
-        '**p99 ratio**',
-        'CPU µs/req baseline',
-        'CPU µs/req library',
-        'serial req/s (ratio)',
-        'serial p99 ms (ratio)',
-        'CPU µs/req serial',
-      ],
-      r.http.map((x) => {
-        const b = x.sides.baseline!;
-        const l = x.sides.library!;
-        const s = x.sides.librarySerial;
-        return [
-          x.label,
-          n0(b.rps),
-          n0(l.rps),
-          `**${n2(x.ratios.throughput)}**`,
-          `${ms(b.p50)} / ${ms(b.p99)}`,
-          `${ms(l.p50)} / ${ms(l.p99)}`,
-          `**${n2(x.ratios.p99)}**`,
-          cpu(b),
-          cpu(l),
-          s ? `${n0(s.rps)} (${n2(x.serialRatios!.throughput)})` : '',
-          s ? `${ms(s.p99)} (${n2(x.serialRatios!.p99)})` : '',
-          cpu(s),
-        ];
-      }),
-    ),
-    '',
-    `![ratio per route](${chartPath})`,
-    '',
-  );
-
-  out.push(
-    '#### Round trips per request',
-    '',
-    'Statements: counted at the pg client (a `Client.prototype.query` hook). Flights: statements sent back to back without waiting travel together. Waited: round trips the request waits for, measured through a proxy that delays every byte from PostgreSQL: (latency at the longer delay − latency at the shorter) / (difference of the delays), one request at a time.',
-    '',
-    table(
-      [
-        'request',
-        'baseline: statements / waited',
-        'library (pipeline): statements / flights / waited',
-        'library (serial): statements / waited',
-        '**extra waited (pipeline)**',
-      ],
-      r.roundTrips.map((t) => {
-        const b = t.sides.baseline;
-        const l = t.sides.library;
-        const s = t.sides.librarySerial;
-        return [
-          t.label,
-          b ? `${b.statements.length} / ${b.waited}` : '(no baseline)',
-          l ? `${l.statements.length} / ${l.flights} / ${l.waited} (${n2(l.waitedMeasured)})` : '',
-          s ? `${s.statements.length} / ${s.waited} (${n2(s.waitedMeasured)})` : '',
-          t.extraWaited === undefined ? '' : `**${t.extraWaited}**`,
-        ];
-      }),
-    ),
-    '',
-    'Statement sequences:',
-    '',
-    ...r.roundTrips.flatMap((t) =>
-      Object.entries(t.sides).map(
-        ([side, v]) =>
-          `- ${t.label}, ${side}: ${v.statements.length ? v.statements.join(' → ') : '(none)'}`,
+  if (r.http.length) {
+    out.push(
+      '#### HTTP: library vs hand-written baseline',
+      '',
+      `autocannon, ${r.sizes.connections} connections, pool size ${r.sizes.poolSize} on every side, each app in its own process; ${r.sizes.rounds} rounds of ${r.sizes.roundSeconds} s per side after a ${r.sizes.warmupSeconds} s warm-up, the sides alternating within each round. req/s: median of the rounds; **ratio**: median over rounds of library ÷ baseline req/s in the same round; latency: over every response of every round; CPU: µs per request of the app's process + PostgreSQL's processes (median of the rounds). Library = the real app (pipeline mode, the default); serial = the same app with \`pipeline: false\`.`,
+      '',
+      table(
+        [
+          'route',
+          'baseline req/s',
+          'library req/s',
+          '**ratio**',
+          'baseline p50 / p99 ms',
+          'library p50 / p99 ms',
+          '**p99 ratio**',
+          'CPU µs/req baseline',
+          'CPU µs/req library',
+          'serial req/s (ratio)',
+          'serial p99 ms (ratio)',
+          'CPU µs/req serial',
+        ],
+        r.http.map((x) => {
+          const b = x.sides.baseline!;
+          const l = x.sides.library!;
+          const s = x.sides.librarySerial;
+          return [
+            x.label,
+            n0(b.rps),
+            n0(l.rps),
+            `**${n2(x.ratios.throughput)}**`,
+            `${ms(b.p50)} / ${ms(b.p99)}`,
+            `${ms(l.p50)} / ${ms(l.p99)}`,
+            `**${n2(x.ratios.p99)}**`,
+            cpu(b),
+            cpu(l),
+            s ? `${n0(s.rps)} (${n2(x.serialRatios!.throughput)})` : '',
+            s ? `${ms(s.p99)} (${n2(x.serialRatios!.p99)})` : '',
+            cpu(s),
+          ];
+        }),
       ),
-    ),
-    '',
-  );
+      '',
+      `![ratio per route](${chartPath})`,
+      '',
+    );
+  }
 
-  out.push(
-    '#### Database level: RLS vs explicit WHERE',
-    '',
-    `Same rows both ways, via pg directly, extended protocol, alternating executions for ${r.sizes.dbSeconds} s per query on one backend (one transaction, the settings written once, \`SET LOCAL ROLE\` before each execution): RLS side as the app role; explicit side as a BYPASSRLS role with \`WHERE tenant_id = $1\` (and the closure join by hand for the hierarchy). Latency per execution at the client; EXPLAIN (ANALYZE, BUFFERS) of both sides in the JSON.`,
-    '',
-    table(
-      [
-        'query',
-        'rows',
-        'explicit median / p99 ms',
-        'RLS median / p99 ms',
-        '**ratio (median)**',
-        'ratio (p99)',
-      ],
-      r.db.map((q) => [
-        q.label,
-        n0(q.rls.rows),
-        `${ms(q.explicit.median)} / ${ms(q.explicit.p99)}`,
-        `${ms(q.rls.median)} / ${ms(q.rls.p99)}`,
-        `**${n2(q.ratios.median)}**`,
-        n2(q.ratios.p99),
-      ]),
-    ),
-    '',
-  );
+  if (r.roundTrips.length) {
+    out.push(
+      '#### Round trips per request',
+      '',
+      'Statements: counted at the pg client (a `Client.prototype.query` hook). Flights: statements sent back to back without waiting travel together. Waited: round trips the request waits for, measured through a proxy that delays every byte from PostgreSQL: (latency at the longer delay − latency at the shorter) / (difference of the delays), one request at a time.',
+      '',
+      table(
+        [
+          'request',
+          'baseline: statements / waited',
+          'library (pipeline): statements / flights / waited',
+          'library (serial): statements / waited',
+          '**extra waited (pipeline)**',
+        ],
+        r.roundTrips.map((t) => {
+          const b = t.sides.baseline;
+          const l = t.sides.library;
+          const s = t.sides.librarySerial;
+          return [
+            t.label,
+            b ? `${b.statements.length} / ${b.waited}` : '(no baseline)',
+            l
+              ? `${l.statements.length} / ${l.flights} / ${l.waited} (${n2(l.waitedMeasured)})`
+              : '',
+            s ? `${s.statements.length} / ${s.waited} (${n2(s.waitedMeasured)})` : '',
+            t.extraWaited === undefined ? '' : `**${t.extraWaited}**`,
+          ];
+        }),
+      ),
+      '',
+      'Statement sequences:',
+      '',
+      ...r.roundTrips.flatMap((t) =>
+        Object.entries(t.sides).map(
+          ([side, v]) =>
+            `- ${t.label}, ${side}: ${v.statements.length ? v.statements.join(' → ') : '(none)'}`,
+        ),
+      ),
+      '',
+    );
+  }
+
+  if (r.db.length) {
+    out.push(
+      '#### Database level: RLS vs explicit WHERE',
+      '',
+      `Same rows both ways, via pg directly, extended protocol, executions rotating over three connections per side for ${r.sizes.dbSeconds} s per query: RLS side as the app role inside one transaction per connection with the settings written once; explicit side as a BYPASSRLS role with \`WHERE tenant_id = $1\` (and the closure join by hand for the hierarchy). Latency per execution at the client; EXPLAIN (ANALYZE, BUFFERS) of both sides in the JSON.`,
+      '',
+      table(
+        [
+          'query',
+          'rows',
+          'explicit median / p99 ms',
+          'RLS median / p99 ms',
+          '**ratio (median)**',
+          'ratio (p99)',
+        ],
+        r.db.map((q) => [
+          q.label,
+          n0(q.rls.rows),
+          `${ms(q.explicit.median)} / ${ms(q.explicit.p99)}`,
+          `${ms(q.rls.median)} / ${ms(q.rls.p99)}`,
+          `**${n2(q.ratios.median)}**`,
+          n2(q.ratios.p99),
+        ]),
+      ),
+      '',
+    );
+  }
 
   if (r.scale) {
     const sc = r.scale;
     out.push(
       '#### Scale: the same tenant with more tenants in the table',
       '',
-      `${sc.route} for the same tenant (its rows byte-identical in each database), ${h?.connections ?? '?'} connections, alternating rounds across the databases.`,
+      `${sc.route} for the same tenant (its rows byte-identical in each database), ${r.sizes.connections} connections, ${Math.max(2, r.sizes.rounds - 2)} alternating rounds of ${r.sizes.roundSeconds} s across the databases, library and baseline, each app in its own process.`,
       '',
       table(
         [
@@ -189,48 +196,55 @@ export function resultsMarkdown(r: BenchResults, chartPath: string): string {
     }
   }
 
-  if (r.experiments) {
-    const e = r.experiments;
+  if (r.experiments?.length) {
     out.push(
       '#### Experiments: candidate library changes',
       '',
-      `${e.route}, same load and alternation as above, each variant in its own process. The library itself is unchanged: each change is patched into the packages it uses, in the app's process (bench/lib/patches.ts names the change the library would make). Ratios against the side named.`,
+      `Same load and alternation as above (fewer rounds), each variant in its own process. The library itself is unchanged: each change is patched into the packages it uses, in the app's process (bench/lib/patches.ts names the change the library would make). Ratios against the side named in "vs".`,
+      '',
+    );
+    for (const e of r.experiments) {
+      out.push(
+        `${e.route}:`,
+        '',
+        table(
+          [
+            'variant',
+            'req/s',
+            'p50 / p99 ms',
+            'CPU µs/req app + PG',
+            'vs',
+            'throughput ratio',
+            'p99 ratio',
+            'app CPU ratio',
+          ],
+          e.rows.map((x) => [
+            x.label,
+            n0(x.result.rps),
+            `${ms(x.result.p50)} / ${ms(x.result.p99)}`,
+            cpu(x.result),
+            x.vs ?? '',
+            x.ratios ? n2(x.ratios.throughput) : '',
+            x.ratios ? n2(x.ratios.p99) : '',
+            x.ratios ? n2(x.ratios.appCpu) : '',
+          ]),
+        ),
+        '',
+      );
+    }
+  }
+
+  if (r.targets.length) {
+    out.push(
+      '#### Targets',
       '',
       table(
-        [
-          'variant',
-          'req/s',
-          'p50 / p99 ms',
-          'CPU µs/req app + PG',
-          'vs',
-          'throughput ratio',
-          'p99 ratio',
-          'app CPU ratio',
-        ],
-        e.rows.map((x) => [
-          x.label,
-          n0(x.result.rps),
-          `${ms(x.result.p50)} / ${ms(x.result.p99)}`,
-          cpu(x.result),
-          x.vs ?? '',
-          x.ratios ? n2(x.ratios.throughput) : '',
-          x.ratios ? n2(x.ratios.p99) : '',
-          x.ratios ? n2(x.ratios.appCpu) : '',
-        ]),
+        ['target', 'value', 'limit', 'result'],
+        r.targets.map((t) => [t.target, n2(t.value), t.limit, ok(t.met, t.aimMet)]),
       ),
       '',
     );
   }
-
-  out.push(
-    '#### Targets',
-    '',
-    table(
-      ['target', 'value', 'limit', 'result'],
-      r.targets.map((t) => [t.target, n2(t.value), t.limit, ok(t.met, t.aimMet)]),
-    ),
-    '',
-  );
   return out.join('\n');
 }
 

@@ -74,7 +74,7 @@ export interface BenchResults {
   roundTrips: RoundTripResult[];
   db: DbQueryResult[];
   scale?: ScaleResult;
-  experiments?: ExperimentResult;
+  experiments?: ExperimentResult[];
   /** 1-minute load average at the start and end of each section (other work shows here). */
   loadAverage: Record<string, [number, number]>;
   targets: TargetCheck[];
