@@ -3,8 +3,12 @@ import { LoadRequest, LoadResult, runLoad } from './load';
 import { PgCpuMeter } from './pg-cpu';
 import { concat, median, p99, quantile, round } from './stats';
 
-/** The sides of an HTTP comparison. */
-export type SideName = 'library' | 'baseline' | 'librarySerial';
+/**
+ * The sides of an HTTP comparison: the library app, the baseline as users write it, the library
+ * without pipeline mode, and the baseline with its JWT key built once (equal footing with the
+ * library, which does that: what remains between the two is the cost of tenancy itself).
+ */
+export type SideName = 'library' | 'baseline' | 'librarySerial' | 'baselineKeyed';
 
 /** A route to compare: the requests autocannon cycles through, and each side's app. */
 export interface HttpRoute {
@@ -67,6 +71,8 @@ export interface HttpRouteResult {
   ratios: SideRatios;
   /** librarySerial / baseline, when measured. */
   serialRatios?: SideRatios;
+  /** library / baselineKeyed (equal footing), when measured. */
+  keyedRatios?: SideRatios;
 }
 
 /** Load options shared by every comparison. */
@@ -170,7 +176,7 @@ export async function compareSides(
   return summary;
 }
 
-/** Compares a route's sides (library, baseline, library without pipeline). */
+/** Compares a route's sides (library, baseline, library without pipeline, equal-footing baseline). */
 export async function compareRoute(
   route: HttpRoute,
   opts: LoadOptions,
@@ -191,6 +197,9 @@ export async function compareRoute(
     ratios: sideRatios(summary.library!, summary.baseline!),
     serialRatios: summary.librarySerial
       ? sideRatios(summary.librarySerial, summary.baseline!)
+      : undefined,
+    keyedRatios: summary.baselineKeyed
+      ? sideRatios(summary.library!, summary.baselineKeyed)
       : undefined,
   };
 }

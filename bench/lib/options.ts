@@ -144,7 +144,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     } else throw new Error(`unknown argument ${arg}\n${USAGE}`);
   }
   sections ??= new Set<Section>(DEFAULT_SECTIONS);
-  const standard = DEFAULT_SECTIONS.every((s) => sections.has(s)) && sections.size === 4;
+  const standard = DEFAULT_SECTIONS.every((s) => sections.has(s));
   const experimentsOnly = sections.size === 1 && sections.has('experiments');
   return {
     quick,

@@ -4,13 +4,16 @@ import { Client } from 'pg';
 
 /**
  * Experiments: candidate changes to the library, tried without editing it, by patching the
- * packages it uses in the app's own process. Each names the change the library would make.
+ * packages it uses in the app's own process, and changes to the baseline that isolate a cost.
+ * Applied since (no longer patches): one socket write per pipelined flight (cork), a lean
+ * nestjs-cls middleware, the JWT key built once.
  */
 export const PATCHES = {
   /**
-   * jsonwebtoken tries `createPublicKey(secret)` on every verify when the secret is a string, and
-   * falls back to a secret key only after that throws. Library change: turn `jwt.secret` into a
-   * KeyObject once (`createSecretKey(Buffer.from(secret))`) before handing it to passport-jwt.
+   * Not a library change (the library does this since it was measured here): jsonwebtoken tries
+   * `createPublicKey(secret)` on every verify when the secret is a string, and falls back to a
+   * secret key only after that throws. Applied to the baseline, this puts it on an equal footing
+   * with the library, which builds a KeyObject once.
    */
   'jwt-keyobject': () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- the module object itself
@@ -27,26 +30,6 @@ export const PATCHES = {
     };
   },
   /**
-   * nestjs-cls's middleware by default also runs plugin hooks, saves req/res into the store and
-   * resolves proxy providers, which does a `require()` and several awaits per request. Library
-   * change: register ClsModule with `middleware: { ..., resolveProxyProviders: false,
-   * initializePlugins: false, saveReq: false, saveRes: false }` (it uses none of them).
-   */
-  'cls-lean': () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the module object itself
-    const m = require('nestjs-cls/dist/src/lib/cls.options') as Record<string, unknown>;
-    const Base = m.ClsMiddlewareOptions as new () => Record<string, unknown>;
-    m.ClsMiddlewareOptions = class extends Base {
-      constructor() {
-        super();
-        this.resolveProxyProviders = false;
-        this.initializePlugins = false;
-        this.saveReq = false;
-        this.saveRes = false;
-      }
-    };
-  },
-  /**
    * The settings statement is parsed and planned by PostgreSQL on every request. Library change:
    * send it as a named prepared statement (`{ name: 'tenancy_settings', text, values }`): parsed
    * once per connection.
@@ -59,32 +42,6 @@ export const PATCHES = {
         return query.call(this, { name: 'tenancy_settings', text: config, values }, ...rest);
       }
       return query.call(this, config, values, ...rest);
-    };
-  },
-  /**
-   * In pipeline mode pg writes each statement's messages to the socket as it is queued, so one
-   * flight costs several write syscalls. Library (or pg) change: cork the socket while queueing a
-   * flight and uncork it once the first statement is queued (here: at setImmediate).
-   */
-  cork: () => {
-    const proto = Client.prototype as unknown as { query: (...a: unknown[]) => unknown };
-    const query = proto.query;
-    const corked = new WeakSet<object>();
-    proto.query = function (this: Client & { pipeline?: boolean }, ...args: unknown[]) {
-      const stream = (
-        this as unknown as {
-          connection?: { stream?: NodeJS.WritableStream & { cork(): void; uncork(): void } };
-        }
-      ).connection?.stream;
-      if (this.pipeline && stream && !corked.has(stream)) {
-        corked.add(stream);
-        stream.cork();
-        setImmediate(() => {
-          corked.delete(stream);
-          stream.uncork();
-        });
-      }
-      return query.apply(this, args);
     };
   },
   /**

@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import type { Algorithm } from 'jsonwebtoken';
 import type { ClsModuleOptions } from 'nestjs-cls';
 import type { CatalogCheckOptions } from './catalog/catalog-check';
@@ -96,7 +97,14 @@ export interface ResolvedTenancyOptions {
   jwt: Required<
     Pick<TenancyJwtOptions, 'algorithms' | 'clockToleranceSeconds' | 'maxTokenLength'>
   > &
-    TenancyJwtOptions & { key: string };
+    TenancyJwtOptions & {
+      /**
+       * The verification key, built once at start-up: a secret KeyObject from `secret`, a public
+       * KeyObject from `publicKey`. (Given a string, jsonwebtoken would try to parse it as a public
+       * key and catch the failure on every request.)
+       */
+      key: KeyObject;
+    };
   roles: readonly string[];
   claims: TenancyClaimNames;
   settings: TenancySettingNames;

@@ -1,3 +1,4 @@
+import { createPublicKey, createSecretKey, KeyObject } from 'node:crypto';
 import { TenancyConfigurationError } from './errors/tenancy.error';
 import { settingLiteral } from './migrations/sql';
 import { DEFAULT_SETTING_NAMES } from './tenancy.constants';
@@ -6,8 +7,7 @@ import { ResolvedTenancyOptions, TenancyModuleOptions } from './tenancy-options.
 /** Merges defaults into the options, in this one place, and refuses unusable ones. */
 export function resolveTenancyOptions(options: TenancyModuleOptions): ResolvedTenancyOptions {
   const jwt = options?.jwt ?? {};
-  const key = jwt.secret ?? jwt.publicKey;
-  if (!key) {
+  if (!jwt.secret && !jwt.publicKey) {
     throw new TenancyConfigurationError(
       'TenancyModule needs jwt.secret (HS256) or jwt.publicKey (RS256) to verify tokens',
     );
@@ -21,6 +21,7 @@ export function resolveTenancyOptions(options: TenancyModuleOptions): ResolvedTe
       'jwt.algorithms must list real algorithms; "none" is never accepted',
     );
   }
+  const key = verificationKey(jwt.secret, jwt.publicKey);
   if (!options.roles?.length) {
     throw new TenancyConfigurationError('TenancyModule needs roles: the roles a token may carry');
   }
@@ -38,4 +39,16 @@ export function resolveTenancyOptions(options: TenancyModuleOptions): ResolvedTe
     platform: options.platform,
     rlsViolationStatus: options.rlsViolationStatus ?? 403,
   };
+}
+
+/** The KeyObject tokens are verified with: the secret's bytes (UTF-8), or the parsed public key. */
+function verificationKey(secret?: string, publicKey?: string): KeyObject {
+  if (secret !== undefined) return createSecretKey(Buffer.from(secret, 'utf8'));
+  try {
+    return createPublicKey(publicKey!);
+  } catch (e) {
+    throw new TenancyConfigurationError(
+      `jwt.publicKey is not a valid public key: ${e instanceof Error ? e.message : String(e)}`,
+    );
+  }
 }

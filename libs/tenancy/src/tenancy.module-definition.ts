@@ -1,14 +1,22 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { ClsModule } from 'nestjs-cls';
+import { ClsMiddlewareOptions, ClsModule } from 'nestjs-cls';
 import { isRequestId } from './context/tenant-context.validation';
+import { TenancyModuleExtras, TenancyModuleOptions } from './tenancy-options.interface';
 
 /** The request id: a well-formed `x-request-id` header, or a fresh uuid. */
 function requestIdOf(req: { headers?: Record<string, unknown> }): string {
   const header = req?.headers?.['x-request-id'];
   return isRequestId(header) ? header : randomUUID();
 }
-import { TenancyModuleExtras, TenancyModuleOptions } from './tenancy-options.interface';
+
+/**
+ * The CLS middleware the module mounts: a request id per request; the request object is not put in
+ * the store (the library never reads it). Your `cls.middleware` options are merged over these.
+ */
+function clsMiddleware(own?: ClsMiddlewareOptions): ClsMiddlewareOptions {
+  return { mount: true, generateId: true, idGenerator: requestIdOf, saveReq: false, ...own };
+}
 
 export const {
   ConfigurableModuleClass,
@@ -26,8 +34,8 @@ export const {
         ? []
         : [
             ClsModule.forRoot({
-              middleware: { mount: true, generateId: true, idGenerator: requestIdOf },
               ...extras.cls,
+              middleware: clsMiddleware(extras.cls?.middleware),
               global: true,
             }),
           ]),

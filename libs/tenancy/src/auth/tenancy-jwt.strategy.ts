@@ -35,7 +35,9 @@ export class TenancyJwtStrategy extends Strategy implements OnModuleDestroy {
     super(
       {
         jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
-        secretOrKey: options.jwt.key,
+        // A KeyObject, built once: passport-jwt hands it to jsonwebtoken as it is (its types say
+        // string | Buffer, jsonwebtoken takes a KeyObject and skips re-parsing the key per token).
+        secretOrKey: options.jwt.key as unknown as Buffer,
         algorithms: options.jwt.algorithms,
         issuer: options.jwt.issuer,
         audience: options.jwt.audience,

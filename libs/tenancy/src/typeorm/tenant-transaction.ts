@@ -12,6 +12,7 @@ import {
 import { TenancyError } from '../errors/tenancy.error';
 import { TenancySettingNames } from '../tenancy.constants';
 import { RUNNER_CONTEXT } from '../tenancy.internal-constants';
+import { holdWritesUntilNextTick } from './pipeline-flights';
 import { settingsStatement } from './rls-transaction.subscriber';
 
 type CreateQueryRunner = (mode?: 'master' | 'slave') => QueryRunner;
@@ -197,6 +198,7 @@ export class TenantTransaction {
     const connection = (await r.connect()) as PgConnection;
     if (connection.pipeline) {
       this.pipelined = true;
+      holdWritesUntilNextTick(connection);
       const level = this.isolationLevel;
       if (level && !ISOLATION.has(level))
         throw new TenancyError(`unknown isolation level ${level}`);
@@ -231,6 +233,7 @@ export class TenantTransaction {
       if (r.isReleased) throw new TenantConnectionLostError();
       if (!this.wrote && beginning.getStore() !== this)
         this.wrote = !PLAIN_READ.test(sql) || WRITES.test(sql);
+      if (this.pipelined) holdWritesUntilNextTick(r.databaseConnection);
       return (o.query as AnyQuery).call(r, sql, parameters, structured);
     }) as QueryRunner['query'];
     r.stream = async (...args: Parameters<QueryRunner['stream']>) => {

@@ -1,0 +1,51 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { sign, verify } from 'jsonwebtoken';
+import { TenancyConfigurationError } from './errors/tenancy.error';
+import { resolveTenancyOptions } from './tenancy-options.resolve';
+
+const SECRET = 'a-test-secret-of-at-least-32-characters!!';
+const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const PUBLIC_PEM = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+
+describe('resolveTenancyOptions: the JWT verification key', () => {
+  it('turns jwt.secret into a secret KeyObject once, which verifies HS256 tokens signed with the string', () => {
+    const { jwt } = resolveTenancyOptions({ jwt: { secret: SECRET }, roles: ['agent'] });
+    expect(jwt.key.type).toBe('secret');
+    expect(jwt.key.export().equals(Buffer.from(SECRET, 'utf8'))).toBe(true);
+    const token = sign({ sub: 'x' }, SECRET, { algorithm: 'HS256' });
+    expect(verify(token, jwt.key, { algorithms: jwt.algorithms })).toMatchObject({ sub: 'x' });
+    const forged = sign({ sub: 'x' }, `${SECRET}?`, { algorithm: 'HS256' });
+    expect(() => verify(forged, jwt.key, { algorithms: jwt.algorithms })).toThrow(
+      'invalid signature',
+    );
+  });
+
+  it('parses jwt.publicKey once; RS256 tokens verify, an HS256 token keyed with the PEM does not', () => {
+    const { jwt } = resolveTenancyOptions({ jwt: { publicKey: PUBLIC_PEM }, roles: ['agent'] });
+    expect(jwt.key.type).toBe('public');
+    expect(jwt.algorithms).toEqual(['RS256']);
+    const token = sign({ sub: 'y' }, privateKey, { algorithm: 'RS256' });
+    expect(verify(token, jwt.key, { algorithms: jwt.algorithms })).toMatchObject({ sub: 'y' });
+    const confused = sign({ sub: 'y' }, PUBLIC_PEM, { algorithm: 'HS256' });
+    expect(() => verify(confused, jwt.key, { algorithms: jwt.algorithms })).toThrow(
+      'invalid algorithm',
+    );
+    expect(() => verify(confused, jwt.key, { algorithms: ['RS256', 'HS256'] })).toThrow(
+      'secretOrPublicKey must be a symmetric key when using HS256',
+    );
+  });
+
+  it('refuses a publicKey that is not a public key, and a missing or short secret', () => {
+    const roles = ['agent'];
+    expect(() => resolveTenancyOptions({ jwt: { publicKey: 'not a pem' }, roles })).toThrow(
+      TenancyConfigurationError,
+    );
+    expect(() => resolveTenancyOptions({ jwt: { publicKey: 'not a pem' }, roles })).toThrow(
+      /jwt\.publicKey is not a valid public key/,
+    );
+    expect(() => resolveTenancyOptions({ jwt: {}, roles })).toThrow(/needs jwt\.secret/);
+    expect(() => resolveTenancyOptions({ jwt: { secret: 'short' }, roles })).toThrow(
+      /at least 32 characters/,
+    );
+  });
+});
