@@ -32,6 +32,7 @@ async function create(kind: AppKind, spec: AppSpec): Promise<INestApplication> {
     ...common,
     pipeline: spec.pipeline,
     tenantStatusTtlMs: spec.tenantStatusTtlMs,
+    preparedSettings: spec.preparedSettings,
     logger: ['error', 'warn'] as ('error' | 'warn')[],
   };
   return kind === 'support' ? createSupportApp(cfg) : createSalesApp(cfg);

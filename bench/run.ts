@@ -420,6 +420,7 @@ const EXPERIMENTS: {
   label: string;
   /** Also run on the heavier route (GET /deals as a team lead). */
   heavy?: boolean;
+  preparedSettings?: boolean;
 }[] = [
   {
     side: 'baseline',
@@ -454,11 +455,12 @@ const EXPERIMENTS: {
     heavy: true,
   },
   {
-    side: 'prepared',
+    side: 'unprepared',
     kind: 'library',
-    patches: ['prepared-settings'],
+    patches: [],
+    preparedSettings: false,
     vs: 'baselineKey',
-    label: 'library + settings as a named prepared statement, vs equal footing',
+    label: 'library with preparedSettings: false (as behind PgBouncer < 1.21), vs equal footing',
     heavy: true,
   },
   {
@@ -495,6 +497,7 @@ async function experimentSection(
         poolSize: opts.sizes.poolSize,
         pipeline: true,
         patches: e.patches,
+        preparedSettings: e.preparedSettings,
       };
     }
     const apps = await startAll(specs);

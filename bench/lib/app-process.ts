@@ -14,6 +14,8 @@ export interface AppSpec {
   /** pg pipeline mode of the library apps (ignored by the baseline, which never pipelines). */
   pipeline?: boolean;
   tenantStatusTtlMs?: number;
+  /** The apps' preparedSettings (default true). */
+  preparedSettings?: boolean;
   /** Install the statement log (a pg Client.prototype.query hook) in the child. */
   countStatements?: boolean;
   /** Experiments: candidate library changes, patched into the child (see patches.ts). */

@@ -1,12 +1,11 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createSecretKey, KeyObject } from 'node:crypto';
-import { Client } from 'pg';
 
 /**
  * Experiments: candidate changes to the library, tried without editing it, by patching the
  * packages it uses in the app's own process, and changes to the baseline that isolate a cost.
  * Applied since (no longer patches): one socket write per pipelined flight (cork), a lean
- * nestjs-cls middleware, the JWT key built once.
+ * nestjs-cls middleware, the JWT key built once, the settings as a named prepared statement.
  */
 export const PATCHES = {
   /**
@@ -27,21 +26,6 @@ export const PATCHES = {
         secret = key;
       }
       return verify(token, secret, ...rest);
-    };
-  },
-  /**
-   * The settings statement is parsed and planned by PostgreSQL on every request. Library change:
-   * send it as a named prepared statement (`{ name: 'tenancy_settings', text, values }`): parsed
-   * once per connection.
-   */
-  'prepared-settings': () => {
-    const proto = Client.prototype as unknown as { query: (...a: unknown[]) => unknown };
-    const query = proto.query;
-    proto.query = function (this: Client, config: unknown, values?: unknown, ...rest: unknown[]) {
-      if (typeof config === 'string' && config.startsWith('SELECT set_config($1, $2, true)')) {
-        return query.call(this, { name: 'tenancy_settings', text: config, values }, ...rest);
-      }
-      return query.call(this, config, values, ...rest);
     };
   },
   /**

@@ -44,7 +44,14 @@ export async function startBothApps(via: Via, poolSize = 4): Promise<BothApps> {
     });
     databaseUrl = bouncer.via(databaseUrl);
   }
-  const config = { databaseUrl, jwtSecret: SECRET, poolSize, logger: false as const };
+  const config = {
+    databaseUrl,
+    jwtSecret: SECRET,
+    poolSize,
+    logger: false as const,
+    // Named statements do not survive PgBouncer's transaction pooling before 1.21.
+    preparedSettings: via === 'direct',
+  };
   const support = await createSupportApp(config);
   const sales = await createSalesApp(config);
   await support.listen(0, '127.0.0.1');

@@ -1,3 +1,4 @@
+import { Socket } from 'node:net';
 import { Client } from 'pg';
 
 type QueryFn = (...args: unknown[]) => unknown;
@@ -29,5 +30,31 @@ export class StatementCounter {
     const from = this.statements.length;
     await fn();
     return this.statements.slice(from);
+  }
+}
+
+type WriteFn = (...args: unknown[]) => unknown;
+
+/**
+ * Counts the writes that reach sockets connected to the test database's port (each one a system
+ * call and a packet for PostgreSQL to read), while `fn` runs and one turn of the event loop after.
+ */
+export async function socketWritesDuring(
+  port: number,
+  fn: () => Promise<unknown>,
+): Promise<number> {
+  const proto = Socket.prototype as unknown as { _writeGeneric: WriteFn };
+  const writeGeneric = proto._writeGeneric;
+  let writes = 0;
+  proto._writeGeneric = function (this: Socket, ...args: unknown[]) {
+    if (this.remotePort === port) writes++;
+    return writeGeneric.apply(this, args);
+  };
+  try {
+    await fn();
+    await new Promise((resolve) => setImmediate(resolve));
+    return writes;
+  } finally {
+    proto._writeGeneric = writeGeneric;
   }
 }

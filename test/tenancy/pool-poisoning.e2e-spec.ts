@@ -1,12 +1,20 @@
 import { INestApplication } from '@nestjs/common';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { StatementCounter } from '../support/statement-counter';
+import { socketWritesDuring, StatementCounter } from '../support/statement-counter';
+import { testUrl } from '../support/test-env';
 import { get, notesSetup, notesTenant, NotesTenant, post } from './fixtures/notes.harness';
 
 /** One pooled connection shared by all requests: nothing one request set survives into the next. */
-for (const pipeline of [false, true]) {
-  describe(`TenancyModule: a pooled connection carries nothing between requests (pool size 1) (${pipeline ? 'pipelined' : 'serial'})`, () => {
+/** Serial, pipelined, and pipelined with the settings as a named prepared statement. */
+const MODES = [
+  { name: 'serial', pipeline: false, preparedSettings: false },
+  { name: 'pipelined', pipeline: true, preparedSettings: false },
+  { name: 'pipelined, prepared settings', pipeline: true, preparedSettings: true },
+];
+
+for (const { name, pipeline, preparedSettings } of MODES) {
+  describe(`TenancyModule: a pooled connection carries nothing between requests (pool size 1) (${name})`, () => {
     let owner: Client;
     let app: INestApplication;
     let ds: DataSource;
@@ -14,7 +22,7 @@ for (const pipeline of [false, true]) {
     let b: NotesTenant;
 
     beforeAll(async () => {
-      ({ owner, app } = await notesSetup({ poolSize: 1, pipeline }));
+      ({ owner, app } = await notesSetup({ poolSize: 1, pipeline, tenancy: { preparedSettings } }));
       ds = app.get(DataSource);
       a = await notesTenant(owner, 'pool-a', ['a-one']);
       b = await notesTenant(owner, 'pool-b', ['b-one']);
@@ -60,6 +68,50 @@ for (const pipeline of [false, true]) {
       } finally {
         counter.uninstall();
       }
+    });
+
+    it("a tenant's read-only COMMIT reaches PostgreSQL before the next tenant's BEGIN on the connection", async () => {
+      const counter = new StatementCounter().install();
+      const port = Number(new URL(testUrl('appUrl')).port || 5432);
+      try {
+        let bodies: unknown[] = [];
+        const writes = await socketWritesDuring(port, async () => {
+          // B queues for the only connection while A holds it; A's COMMIT is not awaited.
+          const slowA = get(app, '/notes/slow?ms=150', a.token)
+            .expect(200)
+            .then((r) => r);
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          const fastB = get(app, '/notes/repository', b.token)
+            .expect(200)
+            .then((r) => r);
+          bodies = (await Promise.all([slowA, fastB])).map((r) => r.body as unknown);
+        });
+        expect(bodies).toEqual([{ first: ['a-one'], second: ['a-one'] }, ['b-one']]);
+        const statements = counter.statements.map((t) => t.split(' ')[0]);
+        expect(statements).toEqual([
+          'START',
+          'SELECT',
+          'SELECT',
+          'SELECT',
+          'COMMIT',
+          'START',
+          'SELECT',
+          'SELECT',
+          'COMMIT',
+        ]);
+        // Pipelined: A's first flight, A's second query, A's COMMIT together with B's first
+        // flight, B's COMMIT.
+        if (pipeline) expect(writes).toBe(4);
+      } finally {
+        counter.uninstall();
+      }
+    });
+
+    it(`keeps ${preparedSettings ? 'one' : 'no'} named settings statement on the connection`, async () => {
+      await get(app, '/notes/repository', a.token).expect(200);
+      await get(app, '/notes/repository', b.token).expect(200);
+      const prepared = await ds.query('SELECT name FROM pg_prepared_statements ORDER BY name');
+      expect(prepared).toEqual(preparedSettings ? [{ name: 'tenancy_settings' }] : []);
     });
 
     it('outside any tenant context a query sees an empty tenant setting and no rows', async () => {

@@ -1,7 +1,6 @@
 import { INestApplication } from '@nestjs/common';
-import { Socket } from 'node:net';
 import { Client } from 'pg';
-import { StatementCounter } from '../support/statement-counter';
+import { socketWritesDuring, StatementCounter } from '../support/statement-counter';
 import { testUrl } from '../support/test-env';
 import { get, notesSetup, notesTenant, NotesTenant, post } from './fixtures/notes.harness';
 
@@ -64,26 +63,16 @@ for (const pipeline of [false, true]) {
     if (pipeline) {
       it('writes BEGIN, the settings and the first query to the socket at once (then COMMIT)', async () => {
         const port = Number(new URL(testUrl('appUrl')).port || 5432);
-        const proto = Socket.prototype as unknown as {
-          _writeGeneric: (...a: unknown[]) => unknown;
-        };
-        const writeGeneric = proto._writeGeneric;
-        let writes = 0;
-        proto._writeGeneric = function (this: Socket, ...args: unknown[]) {
-          if (this.remotePort === port) writes++;
-          return writeGeneric.apply(this, args);
-        };
-        try {
-          const statements = await counter.during(() =>
+        let statements: string[] = [];
+        const writes = await socketWritesDuring(port, async () => {
+          statements = await counter.during(() =>
             get(app, '/notes/repository', a.token).expect(200),
           );
-          expect(statements).toHaveLength(4);
-          // Unbatched: pg calls write() 12 times (START, 5 messages each for the settings and the
-          // SELECT, COMMIT), which reach the socket as 4 writes here.
-          expect(writes).toBe(2);
-        } finally {
-          proto._writeGeneric = writeGeneric;
-        }
+        });
+        expect(statements).toHaveLength(4);
+        // Unbatched: pg calls write() 12 times (START, 5 messages each for the settings and the
+        // SELECT, COMMIT), which reach the socket as 4 writes here.
+        expect(writes).toBe(2);
       });
     }
 

@@ -27,6 +27,7 @@ export class SalesAppModule {
         TenancyModule.forRoot({
           jwt: { secret: config.jwtSecret },
           roles: SALES_ROLES,
+          preparedSettings: config.preparedSettings ?? true,
           tenantStatus: { cacheTtlMs: config.tenantStatusTtlMs },
         }),
         TeamModule,

@@ -8,6 +8,12 @@ export interface SalesApiConfig {
   poolSize?: number;
   /** pg pipeline mode: BEGIN, RLS settings and the first query in one flight. Default: true. */
   pipeline?: boolean;
+  /**
+   * The library's `preparedSettings`: the RLS settings statement parsed once per connection.
+   * Default: true (the app talks to PostgreSQL directly); set false behind PgBouncer older than
+   * 1.21 in transaction mode.
+   */
+  preparedSettings?: boolean;
   /** Tenant status cache in ms (how long a suspension takes to apply). Default: the library's (10 s). */
   tenantStatusTtlMs?: number;
   /** Nest logger levels; `false` silences it. Default: Nest's. */

@@ -42,6 +42,7 @@ export class SupportAppModule {
         TenancyModule.forRoot({
           jwt: { secret: config.jwtSecret },
           roles: SUPPORT_ROLES,
+          preparedSettings: config.preparedSettings ?? true,
           tenantStatus: { cacheTtlMs: config.tenantStatusTtlMs },
           platform: config.platformDatabaseUrl
             ? { dataSourceName: PLATFORM_DATA_SOURCE }

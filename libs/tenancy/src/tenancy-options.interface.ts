@@ -80,6 +80,15 @@ export interface TenancyModuleOptions {
    * Reads of another tenant's rows never error: they find nothing, and apps answer 404.
    */
   rlsViolationStatus?: 403 | 404;
+  /**
+   * On pipelined connections (`extra: { pipeline: true }`), send the settings statement as a named
+   * prepared statement (`tenancy_settings`): PostgreSQL parses and plans it once per connection
+   * instead of once per transaction. Leave it off behind PgBouncer in transaction mode older than
+   * 1.21 (or without `max_prepared_statements`): the next transaction may run on a server
+   * connection that never saw the statement, and fails ("prepared statement does not exist").
+   * Default: `false`.
+   */
+  preparedSettings?: boolean;
 }
 
 /** Module-definition extras: how nestjs-cls is registered. */
@@ -115,4 +124,5 @@ export interface ResolvedTenancyOptions {
   catalogCheck: false | Omit<CatalogCheckOptions, 'appRole'>;
   platform?: { dataSourceName: string };
   rlsViolationStatus: 403 | 404;
+  preparedSettings: boolean;
 }

@@ -38,6 +38,7 @@ export function resolveTenancyOptions(options: TenancyModuleOptions): ResolvedTe
     catalogCheck: options.catalogCheck ?? {},
     platform: options.platform,
     rlsViolationStatus: options.rlsViolationStatus ?? 403,
+    preparedSettings: options.preparedSettings ?? false,
   };
 }
 

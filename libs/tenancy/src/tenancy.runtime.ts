@@ -57,7 +57,7 @@ export class TenancyRuntime implements ScopeLookup {
   /** Opens a (lazy) tenant transaction for `context`. */
   open(context: TenantContext): TenantTransaction {
     if (!this.createRunner) this.install();
-    return new TenantTransaction(this.createRunner!, this.options.settings, context);
+    return new TenantTransaction(this.createRunner!, this.options, context);
   }
 
   transaction(): TenantTransaction | undefined {

@@ -12,7 +12,7 @@ import {
 import { TenancyError } from '../errors/tenancy.error';
 import { TenancySettingNames } from '../tenancy.constants';
 import { RUNNER_CONTEXT } from '../tenancy.internal-constants';
-import { holdWritesUntilNextTick } from './pipeline-flights';
+import { holdWritesUntilIdle, holdWritesUntilNextTick } from './pipeline-flights';
 import { settingsStatement } from './rls-transaction.subscriber';
 
 type CreateQueryRunner = (mode?: 'master' | 'slave') => QueryRunner;
@@ -20,7 +20,10 @@ type AnyQuery = (sql: string, parameters?: unknown[], structured?: boolean) => P
 
 /** The parts of a pg client the tenant transaction uses. */
 interface PgConnection {
-  query(sql: string, parameters?: unknown[]): Promise<unknown>;
+  query(
+    sql: string | { text: string; values: unknown[]; name?: string },
+    parameters?: unknown[],
+  ): Promise<unknown>;
   pipeline?: boolean;
   getTransactionStatus?(): string;
 }
@@ -40,6 +43,14 @@ const ISOLATION = new Set([
   'REPEATABLE READ',
   'SERIALIZABLE',
 ]);
+/** The settings statement as pg takes it: named (parsed once per connection) when asked for. */
+function settingsQuery(
+  options: { settings: TenancySettingNames; preparedSettings?: boolean },
+  context: TenantContext,
+): { text: string; values: string[]; name?: string } {
+  const [text, values] = settingsStatement(options.settings, context);
+  return options.preparedSettings ? { name: 'tenancy_settings', text, values } : { text, values };
+}
 const PLAIN_READ = /^\s*(SELECT|WITH)\b/i;
 const WRITES =
   /\b(INSERT|UPDATE|DELETE|MERGE|FOR\s+(NO\s+KEY\s+)?UPDATE|FOR\s+(KEY\s+)?SHARE|NEXTVAL|SETVAL)\b/i;
@@ -71,11 +82,12 @@ export class TenantTransaction {
     release: QueryRunner['release'];
   };
 
+  private isolationLevel?: IsolationLevel;
+
   constructor(
     private readonly create: CreateQueryRunner,
-    private readonly settings: TenancySettingNames,
+    private readonly options: { settings: TenancySettingNames; preparedSettings?: boolean },
     readonly context: TenantContext,
-    private isolationLevel?: IsolationLevel,
   ) {}
 
   /** The scope's query runner; the same instance for every caller until the scope ends. */
@@ -159,6 +171,7 @@ export class TenantTransaction {
   }
 
   private commitWithoutWaiting(r: ScopedRunner): void {
+    holdWritesUntilIdle(r.databaseConnection);
     r.databaseConnection!.query('COMMIT').catch((e: unknown) =>
       logger.warn(`read-only COMMIT failed after the response: ${String(e)}`),
     );
@@ -206,7 +219,7 @@ export class TenantTransaction {
         connection.query(
           level ? `START TRANSACTION ISOLATION LEVEL ${level}` : 'START TRANSACTION',
         ),
-        connection.query(...settingsStatement(this.settings, this.context)),
+        connection.query(settingsQuery(this.options, this.context)),
       ]);
       r.transactionDepth = 1;
       r.isTransactionActive = true;
