@@ -50,20 +50,20 @@ async function startApps(
   extra: Partial<AppSpec> = {},
 ): Promise<AppSet> {
   const lib = { databaseUrl: appUrl, jwtSecret, poolSize, ...extra };
+  const baseline: AppSpec = {
+    ...extra,
+    kind: 'baseline',
+    databaseUrl: baselineUrl,
+    jwtSecret,
+    poolSize,
+  };
   const apps = await startAll({
     support: { ...lib, kind: 'support', pipeline: true },
     supportSerial: { ...lib, kind: 'support', pipeline: false },
     sales: { ...lib, kind: 'sales', pipeline: true },
     salesSerial: { ...lib, kind: 'sales', pipeline: false },
-    baseline: { ...extra, kind: 'baseline', databaseUrl: baselineUrl, jwtSecret, poolSize },
-    baselineKeyed: {
-      ...extra,
-      kind: 'baseline',
-      databaseUrl: baselineUrl,
-      jwtSecret,
-      poolSize,
-      patches: ['jwt-keyobject'],
-    },
+    baseline,
+    baselineKeyed: { ...baseline, patches: ['jwt-keyobject'] },
   });
   return apps as AppSet;
 }

@@ -1,5 +1,6 @@
 import { Socket } from 'node:net';
 import { Client } from 'pg';
+import { testUrl } from './test-env';
 
 type QueryFn = (...args: unknown[]) => unknown;
 
@@ -39,10 +40,8 @@ type WriteFn = (...args: unknown[]) => unknown;
  * Counts the writes that reach sockets connected to the test database's port (each one a system
  * call and a packet for PostgreSQL to read), while `fn` runs and one turn of the event loop after.
  */
-export async function socketWritesDuring(
-  port: number,
-  fn: () => Promise<unknown>,
-): Promise<number> {
+export async function socketWritesDuring(fn: () => Promise<unknown>): Promise<number> {
+  const port = Number(new URL(testUrl('appUrl')).port || 5432);
   const proto = Socket.prototype as unknown as { _writeGeneric: WriteFn };
   const writeGeneric = proto._writeGeneric;
   let writes = 0;

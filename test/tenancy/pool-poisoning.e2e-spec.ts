@@ -2,7 +2,6 @@ import { INestApplication } from '@nestjs/common';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { socketWritesDuring, StatementCounter } from '../support/statement-counter';
-import { testUrl } from '../support/test-env';
 import { get, notesSetup, notesTenant, NotesTenant, post } from './fixtures/notes.harness';
 
 /** One pooled connection shared by all requests: nothing one request set survives into the next. */
@@ -72,10 +71,9 @@ for (const { name, pipeline, preparedSettings } of MODES) {
 
     it("a tenant's read-only COMMIT reaches PostgreSQL before the next tenant's BEGIN on the connection", async () => {
       const counter = new StatementCounter().install();
-      const port = Number(new URL(testUrl('appUrl')).port || 5432);
       try {
         let bodies: unknown[] = [];
-        const writes = await socketWritesDuring(port, async () => {
+        const writes = await socketWritesDuring(async () => {
           // B queues for the only connection while A holds it; A's COMMIT is not awaited.
           const slowA = get(app, '/notes/slow?ms=150', a.token)
             .expect(200)

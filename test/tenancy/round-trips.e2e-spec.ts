@@ -1,7 +1,6 @@
 import { INestApplication } from '@nestjs/common';
 import { Client } from 'pg';
 import { socketWritesDuring, StatementCounter } from '../support/statement-counter';
-import { testUrl } from '../support/test-env';
 import { get, notesSetup, notesTenant, NotesTenant, post } from './fixtures/notes.harness';
 
 const SET_CONFIG =
@@ -62,9 +61,8 @@ for (const pipeline of [false, true]) {
 
     if (pipeline) {
       it('writes BEGIN, the settings and the first query to the socket at once (then COMMIT)', async () => {
-        const port = Number(new URL(testUrl('appUrl')).port || 5432);
         let statements: string[] = [];
-        const writes = await socketWritesDuring(port, async () => {
+        const writes = await socketWritesDuring(async () => {
           statements = await counter.during(() =>
             get(app, '/notes/repository', a.token).expect(200),
           );

@@ -43,14 +43,19 @@ const ISOLATION = new Set([
   'REPEATABLE READ',
   'SERIALIZABLE',
 ]);
+
+/** What a tenant transaction needs of the module's options. */
+type SettingsOptions = { settings: TenancySettingNames; preparedSettings?: boolean };
+
 /** The settings statement as pg takes it: named (parsed once per connection) when asked for. */
 function settingsQuery(
-  options: { settings: TenancySettingNames; preparedSettings?: boolean },
+  options: SettingsOptions,
   context: TenantContext,
 ): { text: string; values: string[]; name?: string } {
   const [text, values] = settingsStatement(options.settings, context);
   return options.preparedSettings ? { name: 'tenancy_settings', text, values } : { text, values };
 }
+
 const PLAIN_READ = /^\s*(SELECT|WITH)\b/i;
 const WRITES =
   /\b(INSERT|UPDATE|DELETE|MERGE|FOR\s+(NO\s+KEY\s+)?UPDATE|FOR\s+(KEY\s+)?SHARE|NEXTVAL|SETVAL)\b/i;
@@ -86,7 +91,7 @@ export class TenantTransaction {
 
   constructor(
     private readonly create: CreateQueryRunner,
-    private readonly options: { settings: TenancySettingNames; preparedSettings?: boolean },
+    private readonly options: SettingsOptions,
     readonly context: TenantContext,
   ) {}
 
