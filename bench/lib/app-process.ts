@@ -66,9 +66,14 @@ export class AppProcess {
     });
   }
 
-  /** Forks the child, builds the app and starts it on a free port of 127.0.0.1. */
-  static async start(name: string, spec: AppSpec): Promise<AppProcess> {
-    const child = fork(resolve(__dirname, '../app-server.ts'), [], {
+  /**
+   * Forks the child, builds the app and starts it on a free port of 127.0.0.1. `root`: another
+   * checkout of this repository to take the app (and the library) from, for A/B runs.
+   */
+  static async start(name: string, spec: AppSpec, root?: string): Promise<AppProcess> {
+    const dir = root ? resolve(root) : resolve(__dirname, '../..');
+    const child = fork(resolve(dir, 'bench/app-server.ts'), [], {
+      cwd: dir,
       execArgv: ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });

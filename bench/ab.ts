@@ -1,0 +1,106 @@
+import { randomBytes } from 'node:crypto';
+import { signToken } from '@app/demo-kit';
+import { AppProcess, AppSpec } from './lib/app-process';
+import { agentOf, sampleTicketIds } from './lib/data';
+import { BENCH_TENANTS, tenantId } from './lib/ids';
+import { LoadRequest, runLoad } from './lib/load';
+import { QUICK_SIZES } from './lib/options';
+import { PgCpuMeter } from './lib/pg-cpu';
+import { setUpEnvironment } from './lib/setup';
+import { median, round } from './lib/stats';
+
+/**
+ * A quick A/B of one support-api route: the library app against the equal-footing baseline (its
+ * JWT key built once), and optionally against the library app of another checkout (`--ref DIR`,
+ * e.g. a `git worktree` of the previous commit), alternating in rounds on small generated data.
+ * For trying a library change in a few minutes; the full comparison is `npm run bench`.
+ *
+ *   npx ts-node -r tsconfig-paths/register bench/ab.ts [--rounds 6] [--seconds 3]
+ *     [--path /tickets?limit=50] [--ref ../other-checkout] [--connections 16]
+ */
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const arg = (name: string, fallback: string) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args[i + 1] : fallback;
+  };
+  const rounds = Number(arg('--rounds', '6'));
+  const seconds = Number(arg('--seconds', '3'));
+  const connections = Number(arg('--connections', '16'));
+  const path = arg('--path', '');
+  const ref = arg('--ref', '');
+  const env = await setUpEnvironment(QUICK_SIZES, false, (m) => console.log(m));
+  const secret = randomBytes(32).toString('hex');
+  const read = BENCH_TENANTS.supportRead;
+  const headers = {
+    authorization: `Bearer ${signToken(secret, { tenantId: tenantId(read), userId: agentOf(read), role: 'agent' })}`,
+  };
+  const requests: LoadRequest[] = path
+    ? [{ method: 'GET', path, headers }]
+    : sampleTicketIds(QUICK_SIZES, read, 200).map((id) => ({
+        method: 'GET' as const,
+        path: `/tickets/${id}`,
+        headers,
+      }));
+  const common = { jwtSecret: secret, poolSize: 10 };
+  const library: AppSpec = {
+    ...common,
+    kind: 'support',
+    databaseUrl: env.main.appUrl,
+    pipeline: true,
+  };
+  const pgCpu = await PgCpuMeter.open(env.server.adminUrl).catch(() => undefined);
+  const apps: Record<string, AppProcess> = {};
+  try {
+    apps.baselineKeyed = await AppProcess.start('baselineKeyed', {
+      ...common,
+      kind: 'baseline',
+      databaseUrl: env.main.baselineUrl,
+      patches: ['jwt-keyobject'],
+    });
+    apps.library = await AppProcess.start('library', library);
+    if (ref) apps.ref = await AppProcess.start('ref', library, ref);
+    const names = Object.keys(apps);
+    for (const name of names)
+      await runLoad({ url: apps[name].url, connections, seconds: 2, requests });
+    const rps: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+    const ratios: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+    const cpu: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+    const pg: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+    for (let r = 0; r < rounds; r++) {
+      const order = names.map((_, i) => names[(i + r) % names.length]);
+      const got: Record<string, number> = {};
+      for (const name of order) {
+        const cpu0 = await apps[name].cpu();
+        const pg0 = pgCpu?.sample();
+        const load = await runLoad({ url: apps[name].url, connections, seconds, requests });
+        cpu[name].push(((await apps[name].cpu()) - cpu0) / load.ok);
+        if (pgCpu && pg0) pg[name].push(pgCpu.usedBetween(pg0, pgCpu.sample()) / load.ok);
+        if (load.non2xx || load.errors)
+          throw new Error(`${name}: ${load.non2xx} non-2xx, ${load.errors} errors`);
+        got[name] = load.rps;
+        rps[name].push(load.rps);
+      }
+      for (const name of names) ratios[name].push(got[name] / got.baselineKeyed);
+      console.log(
+        `round ${r + 1}: ${names.map((n) => `${n} ${got[n].toFixed(0)}/s (${(got[n] / got.baselineKeyed).toFixed(3)})`).join(', ')}`,
+      );
+    }
+    for (const name of names) {
+      console.log(
+        `${name}: median ${median(rps[name]).toFixed(0)} req/s, ratio to baselineKeyed ${round(median(ratios[name]))}, CPU µs/request app ${median(cpu[name]).toFixed(0)} + PostgreSQL ${pg[name].length ? median(pg[name]).toFixed(0) : '?'}`,
+      );
+    }
+  } finally {
+    for (const app of Object.values(apps)) await app.close();
+    await env.cleanup(false);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
