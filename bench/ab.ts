@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { signToken } from '@app/demo-kit';
 import { AppProcess, AppSpec } from './lib/app-process';
-import { agentOf, sampleTicketIds } from './lib/data';
-import { BENCH_TENANTS, tenantId } from './lib/ids';
-import { LoadRequest, runLoad } from './lib/load';
+import { tenantId } from './lib/ids';
+import { runLoad } from './lib/load';
 import { QUICK_SIZES } from './lib/options';
 import { PgCpuMeter } from './lib/pg-cpu';
+import { flagReader, runScript, SUPPORT_READER, supportReadRequests } from './lib/script';
 import { setUpEnvironment } from './lib/setup';
 import { median, round } from './lib/stats';
 
@@ -19,11 +19,7 @@ import { median, round } from './lib/stats';
  *     [--path /tickets?limit=50] [--ref ../other-checkout] [--connections 16]
  */
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const arg = (name: string, fallback: string) => {
-    const i = args.indexOf(name);
-    return i >= 0 ? args[i + 1] : fallback;
-  };
+  const arg = flagReader();
   const rounds = Number(arg('--rounds', '6'));
   const seconds = Number(arg('--seconds', '3'));
   const connections = Number(arg('--connections', '16'));
@@ -31,17 +27,8 @@ async function main(): Promise<void> {
   const ref = arg('--ref', '');
   const env = await setUpEnvironment(QUICK_SIZES, false, (m) => console.log(m));
   const secret = randomBytes(32).toString('hex');
-  const read = BENCH_TENANTS.supportRead;
-  const headers = {
-    authorization: `Bearer ${signToken(secret, { tenantId: tenantId(read), userId: agentOf(read), role: 'agent' })}`,
-  };
-  const requests: LoadRequest[] = path
-    ? [{ method: 'GET', path, headers }]
-    : sampleTicketIds(QUICK_SIZES, read, 200).map((id) => ({
-        method: 'GET' as const,
-        path: `/tickets/${id}`,
-        headers,
-      }));
+  const auth = `Bearer ${signToken(secret, { tenantId: tenantId(SUPPORT_READER.tenant), userId: SUPPORT_READER.userId, role: 'agent' })}`;
+  const requests = supportReadRequests(auth, path);
   const common = { jwtSecret: secret, poolSize: 10 };
   const library: AppSpec = {
     ...common,
@@ -97,10 +84,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runScript(main);

@@ -4,10 +4,11 @@ import { join, resolve } from 'node:path';
 import { signToken } from '@app/demo-kit';
 import { AppProcess, AppSpec } from './lib/app-process';
 import { PatchName } from './lib/patches';
-import { agentOf, salesTree, sampleTicketIds } from './lib/data';
+import { salesTree } from './lib/data';
 import { BENCH_TENANTS, tenantId } from './lib/ids';
 import { runLoad } from './lib/load';
 import { QUICK_SIZES } from './lib/options';
+import { flagReader, runScript, SUPPORT_READER, supportReadRequests } from './lib/script';
 import { setUpEnvironment } from './lib/setup';
 
 /**
@@ -24,31 +25,20 @@ import { setUpEnvironment } from './lib/setup';
  */
 
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const arg = (name: string, fallback: string) => {
-    const i = args.indexOf(name);
-    return i >= 0 ? args[i + 1] : fallback;
-  };
+  const arg = flagReader();
   const seconds = Number(arg('--seconds', '10'));
   const path = arg('--path', '');
   const patches = arg('--patches', '').split(',').filter(Boolean) as PatchName[];
   const env = await setUpEnvironment(QUICK_SIZES, false, (m) => console.log(m));
   const secret = randomBytes(32).toString('hex');
-  const read = BENCH_TENANTS.supportRead;
   const sales = arg('--as', '') as '' | 'manager' | 'teamLead';
   const tree = salesTree(QUICK_SIZES);
   const auth = sales
     ? `Bearer ${signToken(secret, { tenantId: tenantId(BENCH_TENANTS.sales), userId: tree[sales].userId, role: 'manager' })}`
-    : `Bearer ${signToken(secret, { tenantId: tenantId(read), userId: agentOf(read), role: 'agent' })}`;
+    : `Bearer ${signToken(secret, { tenantId: tenantId(SUPPORT_READER.tenant), userId: SUPPORT_READER.userId, role: 'agent' })}`;
   const requests = sales
     ? [{ method: 'GET' as const, path: '/deals', headers: { authorization: auth } }]
-    : path
-      ? [{ method: 'GET' as const, path, headers: { authorization: auth } }]
-      : sampleTicketIds(QUICK_SIZES, read, 200).map((id) => ({
-          method: 'GET' as const,
-          path: `/tickets/${id}`,
-          headers: { authorization: auth },
-        }));
+    : supportReadRequests(auth, path);
   const outDir = resolve('.data/bench-profiles');
   mkdirSync(outDir, { recursive: true });
   const common = { jwtSecret: secret, poolSize: 10, patches };
@@ -93,10 +83,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runScript(main);

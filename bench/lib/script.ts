@@ -1,0 +1,45 @@
+import { agentOf, sampleTicketIds } from './data';
+import { BENCH_TENANTS } from './ids';
+import { LoadRequest } from './load';
+import { QUICK_SIZES } from './options';
+
+/** Reads `--name value` flags of a bench script's command line. */
+export function flagReader(
+  args = process.argv.slice(2),
+): (name: string, fallback: string) => string {
+  return (name, fallback) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args[i + 1] : fallback;
+  };
+}
+
+/** Runs a bench script's `main` and exits 0, or 1 after printing its error. */
+export function runScript(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}
+
+/**
+ * The requests of the quick scripts: `GET path` when one is given, else `GET /tickets/:id` over 200
+ * tickets of the support read tenant (small data), with the given authorization header.
+ */
+export function supportReadRequests(authorization: string, path = ''): LoadRequest[] {
+  const headers = { authorization };
+  if (path) return [{ method: 'GET', path, headers }];
+  return sampleTicketIds(QUICK_SIZES, BENCH_TENANTS.supportRead, 200).map((id) => ({
+    method: 'GET' as const,
+    path: `/tickets/${id}`,
+    headers,
+  }));
+}
+
+/** The agent of the support read tenant, whose token the quick scripts send. */
+export const SUPPORT_READER = {
+  tenant: BENCH_TENANTS.supportRead,
+  userId: agentOf(BENCH_TENANTS.supportRead),
+};
