@@ -1,11 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { signToken } from '@app/demo-kit';
 import { AppProcess, AppSpec } from './lib/app-process';
-import { tenantId } from './lib/ids';
 import { runLoad } from './lib/load';
 import { QUICK_SIZES } from './lib/options';
 import { PgCpuMeter } from './lib/pg-cpu';
-import { flagReader, runScript, SUPPORT_READER, supportReadRequests } from './lib/script';
+import { flagReader, runScript, supportReadRequests, supportReaderAuth } from './lib/script';
 import { setUpEnvironment } from './lib/setup';
 import { median, round } from './lib/stats';
 
@@ -27,8 +25,7 @@ async function main(): Promise<void> {
   const ref = arg('--ref', '');
   const env = await setUpEnvironment(QUICK_SIZES, false, (m) => console.log(m));
   const secret = randomBytes(32).toString('hex');
-  const auth = `Bearer ${signToken(secret, { tenantId: tenantId(SUPPORT_READER.tenant), userId: SUPPORT_READER.userId, role: 'agent' })}`;
-  const requests = supportReadRequests(auth, path);
+  const requests = supportReadRequests(supportReaderAuth(secret), path);
   const common = { jwtSecret: secret, poolSize: 10 };
   const library: AppSpec = {
     ...common,

@@ -18,7 +18,8 @@ rounds="${ROUNDS:-3}"
 tmp="$(mktemp -d)"
 base="${url%/*}"
 dburl="$base/$db"
-appurl="$(sed -E "s#^postgres(ql)?://[^@/]*@#postgres://$app@#" <<<"$dburl")"
+# The same server as the app role (no password: trust or peer authentication, as on these machines).
+appurl="postgres://$app@$(sed -E 's#^postgres(ql)?://([^@/]*@)?##' <<<"$dburl")"
 cleanup() {
   psql "$url" -qc "DROP DATABASE IF EXISTS $db" -c "DROP ROLE IF EXISTS $app" >/dev/null 2>&1 || true
   rm -rf "$tmp"
@@ -44,6 +45,12 @@ CREATE POLICY tenant_allow ON tickets AS PERMISSIVE FOR ALL TO PUBLIC USING (tru
 GRANT SELECT ON tickets TO $app;
 VACUUM ANALYZE tickets;
 SQL
+
+bypass="$(psql "$appurl" -Atc "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user")"
+if [ "$bypass" != f ]; then
+  echo "the app-role connection ($appurl) bypasses RLS or did not connect as $app: refusing to measure" >&2
+  exit 1
+fi
 
 settings="SELECT set_config('app.tenant_id', '$tenant', true), set_config('app.user_id', '$tenant', true), set_config('app.role', 'agent', true), set_config('app.request_id', 'r', true);"
 explicit="SELECT tenant_id, id, subject, created_at FROM tickets WHERE tenant_id = '$tenant' AND id = '$ticket';"

@@ -8,7 +8,7 @@ import { salesTree } from './lib/data';
 import { BENCH_TENANTS, tenantId } from './lib/ids';
 import { runLoad } from './lib/load';
 import { QUICK_SIZES } from './lib/options';
-import { flagReader, runScript, SUPPORT_READER, supportReadRequests } from './lib/script';
+import { flagReader, runScript, supportReadRequests, supportReaderAuth } from './lib/script';
 import { setUpEnvironment } from './lib/setup';
 
 /**
@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   const tree = salesTree(QUICK_SIZES);
   const auth = sales
     ? `Bearer ${signToken(secret, { tenantId: tenantId(BENCH_TENANTS.sales), userId: tree[sales].userId, role: 'manager' })}`
-    : `Bearer ${signToken(secret, { tenantId: tenantId(SUPPORT_READER.tenant), userId: SUPPORT_READER.userId, role: 'agent' })}`;
+    : supportReaderAuth(secret);
   const requests = sales
     ? [{ method: 'GET' as const, path: '/deals', headers: { authorization: auth } }]
     : supportReadRequests(auth, path);

@@ -1,5 +1,6 @@
+import { signToken } from '@app/demo-kit';
 import { agentOf, sampleTicketIds } from './data';
-import { BENCH_TENANTS } from './ids';
+import { BENCH_TENANTS, tenantId } from './ids';
 import { LoadRequest } from './load';
 import { QUICK_SIZES } from './options';
 
@@ -38,8 +39,8 @@ export function supportReadRequests(authorization: string, path = ''): LoadReque
   }));
 }
 
-/** The agent of the support read tenant, whose token the quick scripts send. */
-export const SUPPORT_READER = {
-  tenant: BENCH_TENANTS.supportRead,
-  userId: agentOf(BENCH_TENANTS.supportRead),
-};
+/** The authorization header of the support read tenant's agent, whose token the quick scripts send. */
+export function supportReaderAuth(secret: string): string {
+  const tenant = BENCH_TENANTS.supportRead;
+  return `Bearer ${signToken(secret, { tenantId: tenantId(tenant), userId: agentOf(tenant), role: 'agent' })}`;
+}
