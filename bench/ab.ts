@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { AppProcess, AppSpec } from './lib/app-process';
 import { runLoad } from './lib/load';
 import { QUICK_SIZES } from './lib/options';
+import { PatchName } from './lib/patches';
 import { PgCpuMeter } from './lib/pg-cpu';
 import { flagReader, runScript, supportReadRequests, supportReaderAuth } from './lib/script';
 import { setUpEnvironment } from './lib/setup';
@@ -15,6 +16,7 @@ import { median, round } from './lib/stats';
  *
  *   npx ts-node -r tsconfig-paths/register bench/ab.ts [--rounds 6] [--seconds 3]
  *     [--path /tickets?limit=50] [--ref ../other-checkout] [--connections 16]
+ *     [--baseline-patches als-hooks]   (adds the equal-footing baseline with these patches too)
  */
 async function main(): Promise<void> {
   const arg = flagReader();
@@ -23,6 +25,7 @@ async function main(): Promise<void> {
   const connections = Number(arg('--connections', '16'));
   const path = arg('--path', '');
   const ref = arg('--ref', '');
+  const extraPatches = arg('--baseline-patches', '').split(',').filter(Boolean) as PatchName[];
   const env = await setUpEnvironment(QUICK_SIZES, false, (m) => console.log(m));
   const secret = randomBytes(32).toString('hex');
   const requests = supportReadRequests(supportReaderAuth(secret), path);
@@ -42,6 +45,14 @@ async function main(): Promise<void> {
       databaseUrl: env.main.baselineUrl,
       patches: ['jwt-keyobject'],
     });
+    if (extraPatches.length) {
+      apps.baselinePatched = await AppProcess.start('baselinePatched', {
+        ...common,
+        kind: 'baseline',
+        databaseUrl: env.main.baselineUrl,
+        patches: ['jwt-keyobject', ...extraPatches],
+      });
+    }
     apps.library = await AppProcess.start('library', library);
     if (ref) apps.ref = await AppProcess.start('ref', library, ref);
     const names = Object.keys(apps);

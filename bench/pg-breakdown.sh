@@ -2,7 +2,9 @@
 # Where PostgreSQL's share of a tenant-scoped read goes, statement by statement, without Node:
 # pgbench in pipeline mode (\startpipeline: every statement of a transaction in one flight, so the
 # network round trip counts once) on a throwaway database, then planning and execution time of the
-# single-row lookup under RLS and with an explicit WHERE (EXPLAIN ANALYZE, averaged).
+# single-row lookup under RLS and with an explicit WHERE (EXPLAIN ANALYZE, averaged). Also the
+# policy's form: the lookup and a sequential count against a copy of the table whose guard is
+# evaluated per row (no sub-select), to show what the once-per-statement form costs and saves.
 #
 #   bash bench/pg-breakdown.sh [admin-url]     (default: $DATABASE_URL, else the system server)
 #
@@ -43,7 +45,17 @@ CREATE POLICY tenant_guard ON tickets AS RESTRICTIVE FOR ALL TO PUBLIC
   WITH CHECK (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid));
 CREATE POLICY tenant_allow ON tickets AS PERMISSIVE FOR ALL TO PUBLIC USING (true) WITH CHECK (true);
 GRANT SELECT ON tickets TO $app;
+CREATE TABLE tickets_per_row (LIKE tickets INCLUDING ALL);
+INSERT INTO tickets_per_row SELECT * FROM tickets;
+ALTER TABLE tickets_per_row ENABLE ROW LEVEL SECURITY;
+ALTER TABLE tickets_per_row FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_guard ON tickets_per_row AS RESTRICTIVE FOR ALL TO PUBLIC
+  USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)
+  WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid);
+CREATE POLICY tenant_allow ON tickets_per_row AS PERMISSIVE FOR ALL TO PUBLIC USING (true) WITH CHECK (true);
+GRANT SELECT ON tickets_per_row TO $app;
 VACUUM ANALYZE tickets;
+VACUUM ANALYZE tickets_per_row;
 SQL
 
 bypass="$(psql "$appurl" -Atc "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user")"
@@ -62,11 +74,19 @@ script 'BEGIN;' 'COMMIT;' >"$tmp/begin-commit.sql"
 script 'BEGIN;' "$settings" 'COMMIT;' >"$tmp/begin-settings-commit.sql"
 script 'BEGIN;' "$settings" "$explicit" 'COMMIT;' >"$tmp/settings-and-explicit.sql"
 script 'BEGIN;' "$settings" "$rls" 'COMMIT;' >"$tmp/library.sql"
+# The policy's form: the library's scalar sub-select (evaluated once per statement, an InitPlan) or
+# the bare expression (no sub-plan to plan, but evaluated per row wherever the tenant column is a
+# filter rather than an index condition: here a sequential count over every tenant's rows).
+script 'BEGIN;' "$settings" "${rls/FROM tickets/FROM tickets_per_row}" 'COMMIT;' >"$tmp/library-per-row-policy.sql"
+noindex='SET LOCAL enable_indexscan = off; SET LOCAL enable_indexonlyscan = off; SET LOCAL enable_bitmapscan = off;'
+script 'BEGIN;' "$settings" "$noindex" 'SELECT count(*) FROM tickets;' 'COMMIT;' >"$tmp/scan.sql"
+script 'BEGIN;' "$settings" "$noindex" 'SELECT count(*) FROM tickets_per_row;' 'COMMIT;' >"$tmp/scan-per-row-policy.sql"
 
 echo "pgbench, one client, pipeline mode, ${seconds} s per run, ${rounds} rounds: mean latency per transaction (µs)"
-for name in explicit explicit-in-transaction begin-commit begin-settings-commit settings-and-explicit library; do
+for name in explicit explicit-in-transaction begin-commit begin-settings-commit settings-and-explicit \
+  library library-per-row-policy scan scan-per-row-policy; do
   as="$dburl"
-  [ "$name" = library ] && as="$appurl"
+  case "$name" in library* | scan*) as="$appurl" ;; esac
   printf '  %-26s' "$name"
   for _ in $(seq "$rounds"); do
     pgbench -n -M extended -c 1 -T "$seconds" -f "$tmp/$name.sql" "$as" 2>/dev/null |

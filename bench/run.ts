@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { signToken } from '@app/demo-kit';
 import { AppProcess, AppSpec, closeAll, startAll } from './lib/app-process';
-import { agentOf, sampleTicketIds, ticketCount } from './lib/data';
+import { agentOf, sampleTicketIds, TICKET_COLUMNS, ticketCount } from './lib/data';
 import { compareAcrossDatabases, compareQueries, DbQueryPair } from './lib/db-level';
 import { round } from './lib/stats';
 import { DelayProxy } from './lib/delay-proxy';
@@ -273,8 +273,6 @@ async function roundTripSection(
   }
 }
 
-const TICKET_COLUMNS =
-  'tenant_id, id, subject, description, status, priority, requester_id, assignee_id, created_at, updated_at';
 const DEAL_COLUMNS =
   'd.tenant_id, d.id, d.account_id, d.title, d.amount, d.stage, d.owner_id, d.created_at, d.updated_at';
 

@@ -66,6 +66,10 @@ export function sampleTicketIds(sizes: BenchSizes, i: number, n: number): string
 /** A support agent of tenant `i`. */
 export const agentOf = (i: number): string => supportUserId(i, 0);
 
+/** The columns `GET /tickets/:id` reads, in the order TypeORM selects them. */
+export const TICKET_COLUMNS =
+  'tenant_id, id, subject, description, status, priority, requester_id, assignee_id, created_at, updated_at';
+
 /** Opens an admin (superuser) session set up for bulk loading: no triggers, no FK checks. */
 export async function bulkSession(adminUrl: string): Promise<Client> {
   const c = new Client({ connectionString: adminUrl, application_name: 'bench-loader' });
