@@ -195,7 +195,7 @@ export function resultsMarkdown(r: BenchResults, chartPath: string): string {
     );
     if (sc.database) {
       out.push(
-        `The page query itself, under RLS as the app role, alternating across the databases (pg directly): ${Object.entries(
+        `The page query itself as support-api sends it (the tenant named in the query too), under RLS as the app role, alternating across the databases (pg directly): ${Object.entries(
           sc.database.perTenants,
         )
           .map(([n, v]) => `${n0(Number(n))} tenants ${ms(v.median)} ms (p99 ${ms(v.p99)})`)

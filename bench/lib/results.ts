@@ -19,7 +19,7 @@ export interface ScaleResult {
   points: ScalePoint[];
   /** Largest over smallest tenant count, per side. */
   ratios: Record<string, { p50: number; p99: number; throughput: number }>;
-  /** The page query itself under RLS, per tenant count, and largest / smallest (median). */
+  /** The page query as support-api sends it, under RLS, per tenant count, and largest / smallest (median). */
   database?: { perTenants: Record<string, DbSideResult>; ratio: number };
 }
 
@@ -144,7 +144,7 @@ export function checkTargets(r: Omit<BenchResults, 'targets'>): TargetCheck[] {
     if (r.scale.database) {
       out.push({
         section: 'scale',
-        target: `the page query under RLS at ${last.tenants.toLocaleString('en')} / at ${first.tenants.toLocaleString('en')} tenants (database level, median)`,
+        target: `the page query as support-api sends it, under RLS, at ${last.tenants.toLocaleString('en')} / at ${first.tenants.toLocaleString('en')} tenants (database level, median)`,
         value: r.scale.database.ratio,
         limit: '<= 1.10',
         met: r.scale.database.ratio <= 1.1,

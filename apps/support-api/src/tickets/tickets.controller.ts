@@ -35,8 +35,11 @@ export class TicketsController {
 
   @Get()
   @ApiOkResponse({ type: TicketPageResponse })
-  list(@Query() query: ListTicketsQuery): Promise<TicketPageResponse> {
-    return this.tickets.list(query);
+  list(
+    @CurrentTenant() context: TenantContext,
+    @Query() query: ListTicketsQuery,
+  ): Promise<TicketPageResponse> {
+    return this.tickets.list(context, query);
   }
 
   @Get(':id')

@@ -33,12 +33,18 @@ export class TicketsService {
     return TicketResponse.from(await this.tickets.save(ticket));
   }
 
-  /** One page, newest first, after the cursor's position when one is given. */
-  async list(query: ListTicketsQuery): Promise<TicketPageResponse> {
+  /**
+   * One page, newest first, after the cursor's position when one is given. Row-level security
+   * decides the rows; the query names the tenant as well only so that the planner sees which one
+   * (the policy reads it once per statement, hidden from its statistics) and reads a large
+   * tenant's page in index order instead of sorting all its tickets.
+   */
+  async list(context: TenantContext, query: ListTicketsQuery): Promise<TicketPageResponse> {
     const limit = query.limit ?? DEFAULT_PAGE_SIZE;
     const after = query.cursor === undefined ? undefined : decodeTicketCursor(query.cursor);
     const qb = this.tickets
       .createQueryBuilder('t')
+      .where('t.tenantId = :tenantId', { tenantId: context.tenantId })
       .orderBy('t.createdAt', 'DESC')
       .addOrderBy('t.id', 'DESC')
       .limit(limit + 1);
