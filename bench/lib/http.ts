@@ -45,6 +45,8 @@ export interface HttpSideResult {
   pgCpuUs?: number;
   non2xx: number;
   errors: number;
+  /** Seconds per round (longer than asked for on a route too slow to count in short rounds). */
+  roundSeconds: number;
 }
 
 /** Side a / side b. */
@@ -81,11 +83,23 @@ export interface LoadOptions {
   warmupSeconds: number;
   roundSeconds: number;
   rounds: number;
+  /**
+   * Rounds are lengthened (up to `maxRoundSeconds`) so that the slowest side completes about this
+   * many requests per round: on a route of a few requests per second a 3 s round counts a dozen
+   * responses while as many are still in flight, and the round-by-round ratio is mostly that
+   * rounding. Unset: rounds of `roundSeconds`.
+   */
+  minRequestsPerRound?: number;
+  maxRoundSeconds?: number;
 }
 
 type Log = (message: string) => void;
 
-function summarize(results: LoadResult[], rounds: HttpRound[]): HttpSideResult {
+function summarize(
+  results: LoadResult[],
+  rounds: HttpRound[],
+  roundSeconds: number,
+): HttpSideResult {
   const all = concat(results.map((r) => r.latencies));
   const pg = rounds.map((r) => r.pgCpuUs).filter((v): v is number => v !== undefined);
   return {
@@ -98,6 +112,7 @@ function summarize(results: LoadResult[], rounds: HttpRound[]): HttpSideResult {
     pgCpuUs: pg.length ? Math.round(median(pg)) : undefined,
     non2xx: rounds.reduce((n, r) => n + r.non2xx, 0),
     errors: rounds.reduce((n, r) => n + r.errors, 0),
+    roundSeconds,
   };
 }
 
@@ -131,11 +146,25 @@ export async function compareSides(
   const sides = Object.keys(apps);
   const load = (side: string, seconds: number) =>
     runLoad({ url: apps[side].url, connections: opts.connections, seconds, requests });
+  let slowest = Infinity;
   for (const side of sides) {
     const warm = await load(side, opts.warmupSeconds);
     if (warm.non2xx || !warm.ok) {
       throw new Error(`${id} ${side}: ${JSON.stringify(warm.statusCodes)} during warm-up`);
     }
+    slowest = Math.min(slowest, warm.rps);
+  }
+  const roundSeconds = opts.minRequestsPerRound
+    ? round(
+        Math.min(
+          opts.maxRoundSeconds ?? opts.roundSeconds,
+          Math.max(opts.roundSeconds, opts.minRequestsPerRound / Math.max(slowest, 0.1)),
+        ),
+        1,
+      )
+    : opts.roundSeconds;
+  if (roundSeconds !== opts.roundSeconds) {
+    log(`  ${id}: ${slowest.toFixed(1)} req/s in the warm-up, rounds of ${roundSeconds} s`);
   }
   const runs = new Map<string, { loads: LoadResult[]; rounds: HttpRound[] }>(
     sides.map((s) => [s, { loads: [], rounds: [] }]),
@@ -148,7 +177,7 @@ export async function compareSides(
       await load(side, 0.5);
       const app0 = await apps[side].cpu();
       const pg0 = pgCpu?.sample();
-      const result = await load(side, opts.roundSeconds);
+      const result = await load(side, roundSeconds);
       const appCpu = (await apps[side].cpu()) - app0;
       const pgUsed = pg0 && pgCpu!.usedBetween(pg0, pgCpu!.sample());
       const n = Math.max(result.ok + result.non2xx, 1);
@@ -172,7 +201,7 @@ export async function compareSides(
   }
   const summary: Record<string, HttpSideResult> = {};
   for (const side of sides)
-    summary[side] = summarize(runs.get(side)!.loads, runs.get(side)!.rounds);
+    summary[side] = summarize(runs.get(side)!.loads, runs.get(side)!.rounds, roundSeconds);
   return summary;
 }
 
@@ -192,7 +221,7 @@ export async function compareRoute(
     id: route.id,
     label: route.label,
     connections: opts.connections,
-    roundSeconds: opts.roundSeconds,
+    roundSeconds: summary.library!.roundSeconds,
     sides: summary,
     ratios: sideRatios(summary.library!, summary.baseline!),
     serialRatios: summary.librarySerial

@@ -47,6 +47,9 @@ export interface BenchSizes {
   warmupSeconds: number;
   roundSeconds: number;
   rounds: number;
+  /** HTTP: rounds lengthen (up to the maximum) until the slowest side completes this many requests. */
+  minRequestsPerRound: number;
+  maxRoundSeconds: number;
   /** Database level: seconds per query pair, and warm-up iterations. */
   dbSeconds: number;
   dbWarmup: number;
@@ -74,6 +77,8 @@ export const FULL_SIZES: BenchSizes = {
   warmupSeconds: 2,
   roundSeconds: 3,
   rounds: 7,
+  minRequestsPerRound: 60,
+  maxRoundSeconds: 12,
   dbSeconds: 5,
   dbWarmup: 50,
   rtSamples: 5,
@@ -99,6 +104,8 @@ export const QUICK_SIZES: BenchSizes = {
   warmupSeconds: 0.5,
   roundSeconds: 1.5,
   rounds: 2,
+  minRequestsPerRound: 20,
+  maxRoundSeconds: 3,
   dbSeconds: 1,
   dbWarmup: 10,
   rtSamples: 3,

@@ -14,6 +14,16 @@ function table(header: string[], rows: string[][]): string {
   ].join('\n');
 }
 
+/** ", rounds of N s for <routes>" for the routes whose rounds were lengthened, else "". */
+function longer(
+  http: { label: string; roundSeconds: number }[],
+  sizes: { roundSeconds: number; minRequestsPerRound: number },
+): string {
+  const slow = http.filter((h) => h.roundSeconds > sizes.roundSeconds);
+  if (!slow.length) return '';
+  return ` (${slow.map((h) => `${h.roundSeconds} s for ${h.label}`).join(', ')}: rounds lengthen until the slowest side completes ${sizes.minRequestsPerRound} requests, so that a few in-flight requests at a round's end do not decide its ratio)`;
+}
+
 /** The results as Markdown: what BENCHMARKS.md shows between its result markers. */
 export function resultsMarkdown(r: BenchResults, chartPath: string): string {
   const out: string[] = [];
@@ -40,7 +50,7 @@ export function resultsMarkdown(r: BenchResults, chartPath: string): string {
     out.push(
       '#### HTTP: library vs hand-written baseline',
       '',
-      `autocannon, ${r.sizes.connections} connections, pool size ${r.sizes.poolSize} on every side, each app in its own process; ${r.sizes.rounds} rounds of ${r.sizes.roundSeconds} s per side after a ${r.sizes.warmupSeconds} s warm-up, the sides alternating within each round. req/s: median of the rounds; **ratio**: median over rounds of library ÷ baseline req/s in the same round; latency: over every response of every round; CPU: µs per request of the app's process + PostgreSQL's processes (median of the rounds). Library = the real app (pipeline mode, the default); serial = the same app with \`pipeline: false\`.`,
+      `autocannon, ${r.sizes.connections} connections, pool size ${r.sizes.poolSize} on every side, each app in its own process; ${r.sizes.rounds} rounds of ${r.sizes.roundSeconds} s per side after a ${r.sizes.warmupSeconds} s warm-up, the sides alternating within each round${longer(r.http, r.sizes)}. req/s: median of the rounds; **ratio**: median over rounds of library ÷ baseline req/s in the same round; latency: over every response of every round; CPU: µs per request of the app's process + PostgreSQL's processes (median of the rounds). Library = the real app (pipeline mode, the default); serial = the same app with \`pipeline: false\`.`,
       '',
       table(
         [
