@@ -14,7 +14,7 @@ function table(header: string[], rows: string[][]): string {
   ].join('\n');
 }
 
-/** ", rounds of N s for <routes>" for the routes whose rounds were lengthened, else "". */
+/** " (N s for <route>, ...: why)" naming the routes whose rounds were lengthened, else "". */
 function longer(
   http: { label: string; roundSeconds: number }[],
   sizes: { roundSeconds: number; minRequestsPerRound: number },
