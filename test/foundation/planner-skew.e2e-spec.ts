@@ -77,7 +77,26 @@ describe('planner on a skewed tenant table', () => {
     await app.end();
   });
 
+  /** PostgreSQL's default planner costs, whatever the server under test is tuned to. */
+  const defaultCosts = async (): Promise<void> => {
+    for (const [name, value] of [
+      ['seq_page_cost', '1'],
+      ['random_page_cost', '4'],
+      ['cpu_tuple_cost', '0.01'],
+      ['cpu_index_tuple_cost', '0.005'],
+      ['cpu_operator_cost', '0.0025'],
+      ['effective_cache_size', '4GB'],
+      ['enable_sort', 'on'],
+      ['enable_indexscan', 'on'],
+      ['enable_indexonlyscan', 'on'],
+      ['enable_bitmapscan', 'on'],
+    ]) {
+      await app.query(`SELECT set_config($1, $2, true)`, [name, value]);
+    }
+  };
+
   const plan = async (sql: string, params: unknown[] = []): Promise<PlanNode[]> => {
+    await defaultCosts();
     const r = await app.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(
       `EXPLAIN (FORMAT JSON) ${sql}`,
       params,
