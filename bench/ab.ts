@@ -39,20 +39,15 @@ async function main(): Promise<void> {
   const pgCpu = await PgCpuMeter.open(env.server.adminUrl).catch(() => undefined);
   const apps: Record<string, AppProcess> = {};
   try {
-    apps.baselineKeyed = await AppProcess.start('baselineKeyed', {
-      ...common,
-      kind: 'baseline',
-      databaseUrl: env.main.baselineUrl,
-      patches: ['jwt-keyobject'],
-    });
-    if (extraPatches.length) {
-      apps.baselinePatched = await AppProcess.start('baselinePatched', {
+    const baseline = (name: string, patches: PatchName[]) =>
+      AppProcess.start(name, {
         ...common,
         kind: 'baseline',
         databaseUrl: env.main.baselineUrl,
-        patches: ['jwt-keyobject', ...extraPatches],
+        patches: ['jwt-keyobject', ...patches],
       });
-    }
+    apps.baselineKeyed = await baseline('baselineKeyed', []);
+    if (extraPatches.length) apps.baselinePatched = await baseline('baselinePatched', extraPatches);
     apps.library = await AppProcess.start('library', library);
     if (ref) apps.ref = await AppProcess.start('ref', library, ref);
     const names = Object.keys(apps);

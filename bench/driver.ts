@@ -104,20 +104,20 @@ async function main(): Promise<void> {
     },
   };
   const pgCpu = await PgCpuMeter.open(env.server.adminUrl).catch(() => undefined);
+  const names = Object.keys(shapes).filter((n) => !only.length || only.includes(n));
   const pools: Record<string, Client[]> = {};
   try {
-    for (const [name, shape] of Object.entries(shapes)) {
+    for (const name of names) {
       pools[name] = [];
       for (let i = 0; i < POOL; i++) {
         const c = new Client({
-          connectionString: shape.url,
-          pipeline: shape.pipeline,
+          connectionString: shapes[name].url,
+          pipeline: shapes[name].pipeline,
         });
         await c.connect();
         pools[name].push(c);
       }
     }
-    const names = Object.keys(shapes).filter((n) => !only.length || only.includes(n));
     const result = Object.fromEntries(
       names.map((n) => [
         n,
@@ -137,7 +137,7 @@ async function main(): Promise<void> {
         got[name] = done.count / done.seconds;
         result[name].rps.push(got[name]);
       }
-      for (const name of names) result[name].ratio.push(got[name] / (got.baseline ?? NaN));
+      for (const name of names) result[name].ratio.push(got[name] / got.baseline);
       console.log(
         `round ${r + 1}: ${names.map((n) => `${n} ${got[n].toFixed(0)}/s (${(got[n] / got.baseline).toFixed(3)})`).join(', ')}`,
       );

@@ -32,28 +32,28 @@ tenant=00000000-0000-4000-8000-000000000007
 ticket=11111111-1111-4111-8111-111111111111
 psql "$url" -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" \
   -c "DROP ROLE IF EXISTS $app" -c "CREATE ROLE $app LOGIN NOSUPERUSER NOBYPASSRLS" >/dev/null
+current="NULLIF(current_setting('app.tenant_id', true), '')::uuid"
+# The library's RLS on a table, with the tenant guard comparing against the expression $2.
+guard() {
+  cat <<SQL
+ALTER TABLE $1 ENABLE ROW LEVEL SECURITY;
+ALTER TABLE $1 FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_guard ON $1 AS RESTRICTIVE FOR ALL TO PUBLIC
+  USING (tenant_id = $2) WITH CHECK (tenant_id = $2);
+CREATE POLICY tenant_allow ON $1 AS PERMISSIVE FOR ALL TO PUBLIC USING (true) WITH CHECK (true);
+GRANT SELECT ON $1 TO $app;
+SQL
+}
 psql "$dburl" -q <<SQL
 CREATE TABLE tickets (tenant_id uuid NOT NULL, id uuid NOT NULL, subject text NOT NULL,
   created_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (tenant_id, id));
 INSERT INTO tickets SELECT ('00000000-0000-4000-8000-' || lpad((g % 1000)::text, 12, '0'))::uuid,
   gen_random_uuid(), 'subject ' || g FROM generate_series(1, 200000) g;
 INSERT INTO tickets VALUES ('$tenant', '$ticket', 'the one');
-ALTER TABLE tickets ENABLE ROW LEVEL SECURITY;
-ALTER TABLE tickets FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_guard ON tickets AS RESTRICTIVE FOR ALL TO PUBLIC
-  USING (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid))
-  WITH CHECK (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid));
-CREATE POLICY tenant_allow ON tickets AS PERMISSIVE FOR ALL TO PUBLIC USING (true) WITH CHECK (true);
-GRANT SELECT ON tickets TO $app;
 CREATE TABLE tickets_per_row (LIKE tickets INCLUDING ALL);
 INSERT INTO tickets_per_row SELECT * FROM tickets;
-ALTER TABLE tickets_per_row ENABLE ROW LEVEL SECURITY;
-ALTER TABLE tickets_per_row FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_guard ON tickets_per_row AS RESTRICTIVE FOR ALL TO PUBLIC
-  USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)
-  WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid);
-CREATE POLICY tenant_allow ON tickets_per_row AS PERMISSIVE FOR ALL TO PUBLIC USING (true) WITH CHECK (true);
-GRANT SELECT ON tickets_per_row TO $app;
+$(guard tickets "(SELECT $current)")
+$(guard tickets_per_row "$current")
 VACUUM ANALYZE tickets;
 VACUUM ANALYZE tickets_per_row;
 SQL

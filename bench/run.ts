@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
+import { QueryConfig } from 'pg';
 import { signToken } from '@app/demo-kit';
 import { AppProcess, AppSpec, closeAll, startAll } from './lib/app-process';
 import { agentOf, sampleTicketIds, TICKET_COLUMNS, ticketCount } from './lib/data';
@@ -273,6 +274,11 @@ async function roundTripSection(
   }
 }
 
+/** The 50-row page (plus one, for the cursor) as support-api sends it: the tenant named too. */
+const namedPage = (tenant: string): QueryConfig => ({
+  text: `SELECT ${TICKET_COLUMNS} FROM support.tickets WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT 51`,
+  values: [tenant],
+});
 const DEAL_COLUMNS =
   'd.tenant_id, d.id, d.account_id, d.title, d.amount, d.stage, d.owner_id, d.created_at, d.updated_at';
 
@@ -317,23 +323,14 @@ function dbPairs(env: BenchEnvironment, s: Scenario, opts: BenchOptions): DbQuer
       rls: () => ({
         text: `SELECT ${TICKET_COLUMNS} FROM support.tickets ORDER BY created_at DESC, id DESC LIMIT 51`,
       }),
-      explicit: () => ({
-        text: `SELECT ${TICKET_COLUMNS} FROM support.tickets WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT 51`,
-        values: [tenant],
-      }),
+      explicit: () => namedPage(tenant),
     },
     {
       id: 'page-named',
       label: '50-row page, the tenant also named in the query (as support-api sends it)',
       context: agent,
-      rls: () => ({
-        text: `SELECT ${TICKET_COLUMNS} FROM support.tickets WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT 51`,
-        values: [tenant],
-      }),
-      explicit: () => ({
-        text: `SELECT ${TICKET_COLUMNS} FROM support.tickets WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT 51`,
-        values: [tenant],
-      }),
+      rls: () => namedPage(tenant),
+      explicit: () => namedPage(tenant),
     },
     {
       id: 'count',
@@ -396,10 +393,7 @@ async function scaleSection(
     const read = BENCH_TENANTS.supportRead;
     const db = await compareAcrossDatabases(
       Object.fromEntries(dbs.map(([n, d]) => [String(n), d.appUrl])),
-      {
-        text: `SELECT ${TICKET_COLUMNS} FROM support.tickets WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT 51`,
-        values: [tenantId(read)],
-      },
+      namedPage(tenantId(read)),
       { tenantId: tenantId(read), userId: agentOf(read), role: 'agent' },
       { seconds: opts.sizes.dbSeconds, warmup: opts.sizes.dbWarmup },
     );
