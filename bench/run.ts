@@ -122,15 +122,15 @@ function scenario(env: BenchEnvironment, opts: BenchOptions, jwtSecret: string) 
       },
       {
         id: 'deals-manager',
-        label: `GET /deals as a manager (${t.manager.below.toLocaleString('en')} below)`,
+        label: `GET /deals?limit=50 as a manager (${t.manager.below.toLocaleString('en')} below)`,
         app: 'sales' as const,
-        requests: [get('/deals', manager)],
+        requests: [get('/deals?limit=50', manager)],
       },
       {
         id: 'deals-lead',
-        label: `GET /deals as a team lead (${t.teamLead.below} below)`,
+        label: `GET /deals?limit=50 as a team lead (${t.teamLead.below} below)`,
         app: 'sales' as const,
-        requests: [get('/deals', lead)],
+        requests: [get('/deals?limit=50', lead)],
       },
     ],
     /** A fresh tenant per call (status not cached yet): tenants from 20 up, agents of their own. */

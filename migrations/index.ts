@@ -3,6 +3,7 @@ import { SupportSchema1764000001000 } from './1764000001000-SupportSchema';
 import { SalesSchema1764000002000 } from './1764000002000-SalesSchema';
 import { AuditTrail1764000003000 } from './1764000003000-AuditTrail';
 import { PlatformRole1764000004000 } from './1764000004000-PlatformRole';
+import { DealsKeysetPages1764000005000 } from './1764000005000-DealsKeysetPages';
 
 /** Every migration of the shared database, in order. New migrations are appended here. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   SalesSchema1764000002000,
   AuditTrail1764000003000,
   PlatformRole1764000004000,
+  DealsKeysetPages1764000005000,
 ];

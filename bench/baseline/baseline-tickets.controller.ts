@@ -11,15 +11,12 @@ import {
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { Repository } from 'typeorm';
+import { DEFAULT_PAGE_SIZE, keysetPage, keysetQuery } from '@app/demo-kit';
 import { IdParams } from '../../apps/support-api/src/common/id-params.dto';
 import { CreateTicketDto } from '../../apps/support-api/src/tickets/dto/create-ticket.dto';
 import { ListTicketsQuery } from '../../apps/support-api/src/tickets/dto/list-tickets.query';
 import { TicketPageResponse } from '../../apps/support-api/src/tickets/dto/ticket-page.response';
 import { TicketResponse } from '../../apps/support-api/src/tickets/dto/ticket.response';
-import {
-  decodeTicketCursor,
-  encodeTicketCursor,
-} from '../../apps/support-api/src/tickets/ticket-cursor';
 import { Ticket } from '../../apps/support-api/src/tickets/ticket.entity';
 import { BaselineAuthGuard, BaselineUser, requireRole } from './baseline-auth.guard';
 import { User } from './user.decorator';
@@ -55,27 +52,14 @@ export class BaselineTicketsController {
     @Query() query: ListTicketsQuery,
   ): Promise<TicketPageResponse> {
     requireRole(user, 'agent', 'admin');
-    const limit = query.limit ?? 50;
-    const after = query.cursor === undefined ? undefined : decodeTicketCursor(query.cursor);
+    const limit = query.limit ?? DEFAULT_PAGE_SIZE;
     const qb = this.tickets
       .createQueryBuilder('t')
-      .where('t.tenantId = :tenantId', { tenantId: user.tenantId })
-      .orderBy('t.createdAt', 'DESC')
-      .addOrderBy('t.id', 'DESC')
-      .limit(limit + 1);
+      .where('t.tenantId = :tenantId', { tenantId: user.tenantId });
     if (query.status) qb.andWhere('t.status = :status', { status: query.status });
-    if (after) {
-      qb.andWhere('(t.createdAt, t.id) < (CAST(:at AS timestamptz), CAST(:id AS uuid))', {
-        at: after.createdAt.toISOString(),
-        id: after.id,
-      });
-    }
-    const rows = await qb.getMany();
-    const page = rows.slice(0, limit);
-    return {
-      items: page.map((t) => TicketResponse.from(t)),
-      nextCursor: rows.length > limit ? encodeTicketCursor(page[page.length - 1]) : null,
-    };
+    const rows = await keysetQuery(qb, 't', 'DESC', limit, query.cursor).getMany();
+    const { page, nextCursor } = keysetPage(rows, limit);
+    return { items: page.map((t) => TicketResponse.from(t)), nextCursor };
   }
 
   @Get(':id')

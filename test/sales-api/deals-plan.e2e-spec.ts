@@ -197,4 +197,40 @@ describe('sales-api: the hierarchy policy at scale (EXPLAIN)', () => {
     }
     expect(expected.repDeals).toBeGreaterThanOrEqual(19);
   });
+
+  it.each([
+    ['a manager', () => boss, 'manager'],
+    ['a rep', () => expected.rep, 'rep'],
+    ['an admin', () => boss, 'admin'],
+  ])(
+    "%s's first page, as GET /deals sends it: the exact 51 oldest visible deals, no per-row SubPlan",
+    async (_label, userId, role) => {
+      const page = `SELECT d.id FROM sales.deals d WHERE d.tenant_id = $1
+                     ORDER BY d.created_at, d.id LIMIT 51`;
+      const plan = await explain(page, [tenantId], userId(), role);
+      expect(nodes(plan).filter((n) => n['Parent Relationship'] === 'SubPlan')).toEqual([]);
+      expect(dealsAccess(plan)).toHaveLength(1);
+      const visible = {
+        manager: `d.owner_id IN (SELECT descendant_id FROM sales.team_closure WHERE ancestor_id = $1)`,
+        rep: `d.owner_id = $1`,
+        admin: `$1::uuid IS NOT NULL`,
+      }[role as 'manager' | 'rep' | 'admin'];
+      const want = await inTenant(
+        owner,
+        tenantId,
+        () =>
+          owner.query(
+            `SELECT d.id FROM sales.deals d WHERE ${visible} ORDER BY d.created_at, d.id LIMIT 51`,
+            [userId()],
+          ),
+        { userId: boss, role: 'admin' },
+      );
+      const got = await inTenant(app, tenantId, () => app.query(page, [tenantId]), {
+        userId: userId(),
+        role,
+      });
+      expect(got.rows.length).toBe(role === 'rep' ? expected.repDeals : 51);
+      expect(got.rows).toEqual(want.rows);
+    },
+  );
 });

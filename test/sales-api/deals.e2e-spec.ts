@@ -267,6 +267,159 @@ describe('sales-api: deals', () => {
     });
   });
 
+  describe('GET /deals pages, oldest first', () => {
+    let paged: Org;
+    /** Every deal of `paged` in listing order (created_at, id), with its owner. */
+    let all: { id: string; owner_id: string }[];
+
+    beforeAll(async () => {
+      paged = await createOrg(h, 'deals-pages');
+      const asAdmin = { userId: paged.user.ada, role: 'admin' };
+      // 120 more deals over the whole tree, three to a millisecond: pages must break ties by id.
+      await inTenant(
+        h.owner,
+        paged.tenantId,
+        () =>
+          h.owner.query(
+            `INSERT INTO sales.deals (tenant_id, account_id, title, amount, owner_id, created_at)
+           SELECT $1, $2, 'bulk ' || n, n, ($3::uuid[])[n % 9 + 1],
+                  timestamptz '2026-01-01' + (n / 3) * interval '1 millisecond'
+             FROM generate_series(1, 120) n`,
+            [paged.tenantId, paged.accounts.main, Object.values(paged.user)],
+          ),
+        asAdmin,
+      );
+      all = (
+        await inTenant(
+          h.owner,
+          paged.tenantId,
+          () =>
+            h.owner.query<{ id: string; owner_id: string }>(
+              `SELECT id::text, owner_id::text FROM sales.deals WHERE tenant_id = $1
+              ORDER BY created_at, id`,
+              [paged.tenantId],
+            ),
+          asAdmin,
+        )
+      ).rows;
+    });
+
+    const walk = async (token: string, limit: number, query = '') => {
+      const seen: string[] = [];
+      const sizes: number[] = [];
+      let cursor: string | null = null;
+      do {
+        const url: string = `/deals?limit=${limit}${query}${cursor ? `&cursor=${cursor}` : ''}`;
+        const res = await call(h.app, 'get', url, token).expect(200);
+        seen.push(...res.body.items.map((d: { id: string }) => d.id));
+        sizes.push(res.body.items.length);
+        cursor = res.body.nextCursor;
+      } while (cursor);
+      return { seen, sizes };
+    };
+
+    it('a manager pages through exactly the subtree, in order, each deal once', async () => {
+      const subtree = new Set(
+        ['mona', 'max', 'rita', 'ravi', 'rosa', 'raj'].map(
+          (p) => paged.user[p as keyof Org['user']],
+        ),
+      );
+      const expected = all.filter((d) => subtree.has(d.owner_id)).map((d) => d.id);
+      expect(expected.length).toBeGreaterThan(80);
+      const { seen, sizes } = await walk(paged.token.mona, 7);
+      expect(seen).toEqual(expected);
+      expect(sizes.slice(0, -1).every((n) => n === 7)).toBe(true);
+    });
+
+    it('an admin pages through every deal of the tenant; a rep through their own', async () => {
+      expect((await walk(paged.token.ada, 13)).seen).toEqual(all.map((d) => d.id));
+      expect((await walk(paged.token.rita, 4)).seen).toEqual(
+        all.filter((d) => d.owner_id === paged.user.rita).map((d) => d.id),
+      );
+    });
+
+    it('50 by default, up to 100 with limit=100, and the cursor carries on from there', async () => {
+      const first = await call(h.app, 'get', '/deals', paged.token.ada).expect(200);
+      expect(first.body.items.map((d: { id: string }) => d.id)).toEqual(
+        all.slice(0, 50).map((d) => d.id),
+      );
+      expect(first.body.nextCursor).toEqual(expect.any(String));
+      const max = await call(h.app, 'get', '/deals?limit=100', paged.token.ada).expect(200);
+      expect(max.body.items).toHaveLength(100);
+      const rest = await call(
+        h.app,
+        'get',
+        `/deals?limit=100&cursor=${max.body.nextCursor}`,
+        paged.token.ada,
+      ).expect(200);
+      expect(rest.body.items.map((d: { id: string }) => d.id)).toEqual(
+        all.slice(100).map((d) => d.id),
+      );
+      expect(rest.body.nextCursor).toBeNull();
+    });
+
+    it('a stage filter pages with the same cursor', async () => {
+      const { seen } = await walk(paged.token.mona, 2, '&stage=won');
+      expect(seen).toEqual(await visibleDealIdsInOrder(paged.token.mona, '?stage=won&limit=100'));
+      expect(seen).toEqual(expect.arrayContaining([paged.deal.d2, paged.deal.d5]));
+    });
+
+    it("a cursor made from another tenant's deal is only a position: own deals after it, none of theirs", async () => {
+      const theirs = await call(h.app, 'get', `/deals/${other.deal.d1}`, other.token.ada).expect(
+        200,
+      );
+      const cursor = Buffer.from(`${theirs.body.createdAt}|${theirs.body.id}`).toString(
+        'base64url',
+      );
+      const res = await call(
+        h.app,
+        'get',
+        `/deals?limit=100&cursor=${cursor}`,
+        paged.token.ada,
+      ).expect(200);
+      const ids = res.body.items.map((d: { id: string }) => d.id);
+      for (const id of Object.values(other.deal)) expect(ids).not.toContain(id);
+      // `other` was created first, so its deal sits before this tenant's ten own deals and after
+      // the 120 bulk deals (dated 2026-01-01): exactly the own ten follow it.
+      expect(ids).toEqual(all.slice(120).map((d) => d.id));
+    });
+
+    const visibleDealIdsInOrder = async (token: string, query: string) =>
+      (await call(h.app, 'get', `/deals${query}`, token).expect(200)).body.items.map(
+        (d: { id: string }) => d.id,
+      );
+
+    it.each([
+      ['limit=0', 'limit must not be less than 1'],
+      ['limit=101', 'limit must not be greater than 100'],
+      ['limit=ten', 'limit must be an integer number'],
+      ['cursor=' + 'x'.repeat(201), 'cursor must be shorter than or equal to 200 characters'],
+    ])('GET /deals?%s is 400 naming the parameter', async (query, message) => {
+      const res = await call(h.app, 'get', `/deals?${query}`, paged.token.ada).expect(400);
+      expect(res.body).toEqual({
+        statusCode: 400,
+        message: expect.arrayContaining([message]),
+        error: 'Bad Request',
+      });
+      const param = query.split('=')[0];
+      for (const m of res.body.message) expect(m).toMatch(new RegExp(`^${param} `));
+    });
+
+    it.each(['not-a-cursor', Buffer.from('2026-01-01|not-a-uuid').toString('base64url')])(
+      'GET /deals?cursor=%s (malformed) is 400',
+      async (cursor) => {
+        const res = await call(h.app, 'get', `/deals?cursor=${cursor}`, paged.token.ada).expect(
+          400,
+        );
+        expect(res.body).toEqual({
+          statusCode: 400,
+          message: 'cursor is malformed',
+          error: 'Bad Request',
+        });
+      },
+    );
+  });
+
   describe('PATCH /deals/:id', () => {
     it('a rep changes title, amount and stage of their own deal: 200 with the new deal', async () => {
       const before = (await call(h.app, 'get', `/deals/${org.deal.d1}`, org.token.rita).expect(200))

@@ -42,8 +42,15 @@ export class DealResponse {
   }
 }
 
-/** `GET /deals`. */
+/** `GET /deals`: one page, oldest first. */
 export class DealListResponse {
   @ApiProperty({ type: [DealResponse] })
   items: DealResponse[];
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'cursor of the next page; null on the last',
+  })
+  nextCursor: string | null;
 }

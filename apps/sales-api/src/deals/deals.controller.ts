@@ -25,8 +25,12 @@ export class DealsController {
   }
 
   @Get()
-  async list(@Query() query: ListDealsQuery): Promise<DealListResponse> {
-    return { items: (await this.deals.list(query.stage)).map((d) => DealResponse.from(d)) };
+  async list(
+    @CurrentTenant() ctx: TenantContext,
+    @Query() query: ListDealsQuery,
+  ): Promise<DealListResponse> {
+    const { page, nextCursor } = await this.deals.list(ctx, query);
+    return { items: page.map((d) => DealResponse.from(d)), nextCursor };
   }
 
   @Get(':id')

@@ -1,12 +1,13 @@
 import { ForbiddenException, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
+import { DEFAULT_PAGE_SIZE, keysetPage, keysetQuery } from '@app/demo-kit';
 import { TenantContext } from '@app/tenancy';
 import { AccountsService } from '../accounts/accounts.service';
 import { TeamService } from '../team/team.service';
 import { CreateDealDto } from './create-deal.dto';
-import { DealStage } from './deal-stage';
 import { Deal } from './deal.entity';
+import { ListDealsQuery } from './list-deals.query';
 import { UpdateDealDto } from './update-deal.dto';
 
 /**
@@ -42,12 +43,21 @@ export class DealsService {
     return this.get(result.identifiers[0].id as string);
   }
 
-  /** The deals the caller may see, oldest first, optionally of one stage. */
-  list(stage?: DealStage): Promise<Deal[]> {
-    return this.deals.find({
-      where: stage ? { stage } : {},
-      order: { createdAt: 'ASC', id: 'ASC' },
-    });
+  /**
+   * One page of the deals the caller may see, oldest first, optionally of one stage. The row
+   * policies decide which deals; the query names the tenant only so that the planner estimates
+   * with that tenant's statistics (the policies read it once per statement, hidden from them).
+   */
+  async list(
+    ctx: TenantContext,
+    query: ListDealsQuery,
+  ): Promise<{ page: Deal[]; nextCursor: string | null }> {
+    const limit = query.limit ?? DEFAULT_PAGE_SIZE;
+    const qb = this.deals
+      .createQueryBuilder('d')
+      .where('d.tenantId = :tenantId', { tenantId: ctx.tenantId });
+    if (query.stage) qb.andWhere('d.stage = :stage', { stage: query.stage });
+    return keysetPage(await keysetQuery(qb, 'd', 'ASC', limit, query.cursor).getMany(), limit);
   }
 
   /** One deal; 404 when the caller may not see it. */

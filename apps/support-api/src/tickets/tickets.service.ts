@@ -2,16 +2,14 @@ import { Injectable, NotFoundException } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { Repository } from 'typeorm';
+import { DEFAULT_PAGE_SIZE, keysetPage, keysetQuery } from '@app/demo-kit';
 import { TenantContext } from '@app/tenancy';
 import { CreateTicketDto } from './dto/create-ticket.dto';
 import { ListTicketsQuery } from './dto/list-tickets.query';
 import { TicketPageResponse } from './dto/ticket-page.response';
 import { TicketResponse } from './dto/ticket.response';
 import { UpdateTicketDto } from './dto/update-ticket.dto';
-import { decodeTicketCursor, encodeTicketCursor } from './ticket-cursor';
 import { Ticket } from './ticket.entity';
-
-const DEFAULT_PAGE_SIZE = 50;
 
 /** Tickets of the current tenant; row-level security decides which rows exist. */
 @Injectable()
@@ -41,27 +39,13 @@ export class TicketsService {
    */
   async list(context: TenantContext, query: ListTicketsQuery): Promise<TicketPageResponse> {
     const limit = query.limit ?? DEFAULT_PAGE_SIZE;
-    const after = query.cursor === undefined ? undefined : decodeTicketCursor(query.cursor);
     const qb = this.tickets
       .createQueryBuilder('t')
-      .where('t.tenantId = :tenantId', { tenantId: context.tenantId })
-      .orderBy('t.createdAt', 'DESC')
-      .addOrderBy('t.id', 'DESC')
-      .limit(limit + 1);
+      .where('t.tenantId = :tenantId', { tenantId: context.tenantId });
     if (query.status) qb.andWhere('t.status = :status', { status: query.status });
-    if (after) {
-      qb.andWhere('(t.createdAt, t.id) < (CAST(:at AS timestamptz), CAST(:id AS uuid))', {
-        at: after.createdAt.toISOString(),
-        id: after.id,
-      });
-    }
-    const rows = await qb.getMany();
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
-    return {
-      items: page.map((t) => TicketResponse.from(t)),
-      nextCursor: rows.length > limit ? encodeTicketCursor(last) : null,
-    };
+    const rows = await keysetQuery(qb, 't', 'DESC', limit, query.cursor).getMany();
+    const { page, nextCursor } = keysetPage(rows, limit);
+    return { items: page.map((t) => TicketResponse.from(t)), nextCursor };
   }
 
   /** A visible ticket, or 404. */
