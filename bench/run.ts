@@ -287,20 +287,30 @@ function dbPairs(env: BenchEnvironment, s: Scenario, opts: BenchOptions): DbQuer
   const tenant = tenantId(read);
   const agent = { tenantId: tenant, userId: agentOf(read), role: 'agent' };
   const sales = tenantId(BENCH_TENANTS.sales);
-  const hierarchy = (who: 'manager' | 'teamLead', label: string): DbQueryPair => ({
-    id: `hierarchy-${who}`,
-    label,
-    context: { tenantId: sales, userId: env.tree[who].userId, role: 'manager' },
-    rls: () => ({ text: `SELECT ${DEAL_COLUMNS} FROM sales.deals d ORDER BY d.created_at, d.id` }),
-    explicit: () => ({
-      text: `SELECT ${DEAL_COLUMNS} FROM sales.deals d
-               JOIN sales.team_closure c
-                 ON c.tenant_id = d.tenant_id AND c.descendant_id = d.owner_id
-              WHERE d.tenant_id = $1 AND c.ancestor_id = $2
-              ORDER BY d.created_at, d.id`,
-      values: [sales, env.tree[who].userId],
-    }),
-  });
+  /** A manager's deals under the policy vs the closure join by hand: all, or the first page as sales-api sends it. */
+  const hierarchy = (who: 'manager' | 'teamLead', label: string, page = false): DbQueryPair => {
+    const tail = `ORDER BY d.created_at, d.id${page ? ' LIMIT 51' : ''}`;
+    return {
+      id: `hierarchy-${who}${page ? '-page' : ''}`,
+      label,
+      context: { tenantId: sales, userId: env.tree[who].userId, role: 'manager' },
+      rls: () =>
+        page
+          ? {
+              text: `SELECT ${DEAL_COLUMNS} FROM sales.deals d WHERE d.tenant_id = $1 ${tail}`,
+              values: [sales],
+            }
+          : { text: `SELECT ${DEAL_COLUMNS} FROM sales.deals d ${tail}` },
+      explicit: () => ({
+        text: `SELECT ${DEAL_COLUMNS} FROM sales.deals d
+                 JOIN sales.team_closure c
+                   ON c.tenant_id = d.tenant_id AND c.descendant_id = d.owner_id
+                WHERE d.tenant_id = $1 AND c.ancestor_id = $2
+                ${tail}`,
+        values: [sales, env.tree[who].userId],
+      }),
+    };
+  };
   const large = ticketCount(opts.sizes, read).toLocaleString('en');
   return [
     {
@@ -349,6 +359,16 @@ function dbPairs(env: BenchEnvironment, s: Scenario, opts: BenchOptions): DbQuer
     hierarchy(
       'teamLead',
       `hierarchy: a team lead's deals (${env.tree.teamLead.below} people below)`,
+    ),
+    hierarchy(
+      'manager',
+      `hierarchy: a manager's first 50 deals, as GET /deals sends it (${env.tree.manager.below.toLocaleString('en')} people below)`,
+      true,
+    ),
+    hierarchy(
+      'teamLead',
+      `hierarchy: a team lead's first 50 deals, as GET /deals sends it (${env.tree.teamLead.below} people below)`,
+      true,
     ),
   ];
 }
