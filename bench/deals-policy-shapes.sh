@@ -14,6 +14,9 @@
 #   or-exists three PERMISSIVE policies OR-ed: own deals, a manager's subtree as EXISTS on the
 #             closure (hashed per statement), admins as a one-time role check. No owner index.
 #   or-exists+named  the same, with the rep's own id named in the query (what the app would add).
+#   db-roles  one PostgreSQL role per application role (the session would SET LOCAL ROLE from the
+#             token's role), each with only its own policy: a rep's owner_id = me, a manager's
+#             array, an admin's nothing beyond the tenant guard. Not something the library does yet.
 #   by hand   no RLS, the visibility written into the query (the benchmark baseline's shape).
 # Needs psql.
 set -euo pipefail
@@ -50,12 +53,26 @@ CREATE POLICY deals_subtree ON sales.deals AS PERMISSIVE FOR ALL TO PUBLIC
 CREATE POLICY deals_admin ON sales.deals AS PERMISSIVE FOR ALL TO PUBLIC
   USING ((SELECT $(setting role)) = 'admin');"
 
-# ms <shape sql> <user> <role> <query>
+db_roles="
+CREATE ROLE deals_shape_admin; CREATE ROLE deals_shape_rep; CREATE ROLE deals_shape_manager;
+GRANT USAGE ON SCHEMA sales, tenancy TO deals_shape_admin, deals_shape_rep, deals_shape_manager;
+GRANT SELECT ON ALL TABLES IN SCHEMA sales TO deals_shape_admin, deals_shape_rep, deals_shape_manager;
+DROP POLICY deals_visible_owner ON sales.deals;
+CREATE POLICY deals_rep ON sales.deals AS PERMISSIVE FOR ALL TO deals_shape_rep
+  USING (owner_id = (SELECT $(setting user_id)::uuid));
+CREATE POLICY deals_manager ON sales.deals AS PERMISSIVE FOR ALL TO deals_shape_manager
+  USING (owner_id = ANY (array_append(ARRAY(
+    SELECT c.descendant_id FROM sales.team_closure c
+     WHERE c.tenant_id = (SELECT $(setting tenant_id)::uuid)
+       AND c.ancestor_id = (SELECT $(setting user_id)::uuid)), (SELECT $(setting user_id)::uuid))));
+CREATE POLICY deals_admin ON sales.deals AS PERMISSIVE FOR ALL TO deals_shape_admin USING (true);"
+
+# ms <shape sql> <user> <role> <query> [<database role>]
 ms() {
   psql "$url" -Atq <<SQL | grep 'Execution Time' | tail -1 | sed -E 's/.*: ([0-9.]+) ms/\1/'
 BEGIN;
 $1
-SET LOCAL ROLE "$app";
+SET LOCAL ROLE "${5:-$app}";
 SELECT set_config('app.tenant_id', '$tenant', true), set_config('app.user_id', '$2', true),
        set_config('app.role', '$3', true) \g /dev/null
 EXPLAIN (ANALYZE, TIMING OFF) $4;
@@ -91,11 +108,13 @@ for who in "manager:$manager:manager" "team lead:$lead:manager" "rep:$rep:rep" "
   IFS=: read -r label user role <<<"$who"
   hand=$(by_hand "$user" "$role")
   echo "| $label | by hand, no RLS | $(superuser_ms "SELECT d.* FROM sales.deals d $hand ORDER BY d.created_at, d.id LIMIT 51") | $(superuser_ms "SELECT d.stage, count(*), sum(d.amount) FROM sales.deals d $hand GROUP BY d.stage") |"
-  for shape in array or-exists or-exists+named; do
+  for shape in array or-exists or-exists+named db-roles; do
     sql=""
+    dbrole=""
+    [[ $shape == db-roles ]] && { sql="$db_roles"; dbrole="deals_shape_$role"; }
     named=""
     [[ $shape == or-exists* ]] && sql="$or_exists"
     [[ $shape == *named ]] && { [[ $role == rep ]] || continue; named="AND d.owner_id = '$user'"; }
-    echo "| $label | $shape | $(ms "$sql" "$user" "$role" "$(page "$named")") | $(ms "$sql" "$user" "$role" "$(report "$named")") |"
+    echo "| $label | $shape | $(ms "$sql" "$user" "$role" "$(page "$named")" "$dbrole") | $(ms "$sql" "$user" "$role" "$(report "$named")" "$dbrole") |"
   done
 done
