@@ -103,6 +103,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error);
+  console.error(error instanceof Error ? `npm run demo: ${error.message}` : error);
   process.exit(1);
 });

