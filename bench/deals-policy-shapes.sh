@@ -11,6 +11,9 @@
 # Shapes:
 #   array     the migration's policy: owner_id = ANY (visible owners, an array per role, computed
 #             once per statement). Index-friendly, but the planner assumes 10 owners for any role.
+#   array-once the same array built by ONE scalar sub-select (one InitPlan), so that where it is a
+#             filter rather than an index condition (PostgreSQL 15/16 plans, forced walks) it is
+#             not rebuilt for every row.
 #   or-exists three PERMISSIVE policies OR-ed: own deals, a manager's subtree as EXISTS on the
 #             closure (hashed per statement), admins as a one-time role check. No owner index.
 #   or-exists+named  the same, with the rep's own id named in the query (what the app would add).
@@ -52,6 +55,19 @@ CREATE POLICY deals_subtree ON sales.deals AS PERMISSIVE FOR ALL TO PUBLIC
        AND c.ancestor_id = (SELECT $(setting user_id)::uuid)));
 CREATE POLICY deals_admin ON sales.deals AS PERMISSIVE FOR ALL TO PUBLIC
   USING ((SELECT $(setting role)) = 'admin');"
+
+array_once="
+DROP POLICY deals_visible_owner ON sales.deals;
+CREATE POLICY deals_visible_owner ON sales.deals AS PERMISSIVE FOR ALL TO PUBLIC
+  USING (owner_id = ANY ((SELECT CASE $(setting role)
+    WHEN 'admin' THEN ARRAY(SELECT m.user_id FROM sales.team_members m
+                             WHERE m.tenant_id = $(setting tenant_id)::uuid)
+    WHEN 'manager' THEN array_append(ARRAY(
+      SELECT c.descendant_id FROM sales.team_closure c
+       WHERE c.tenant_id = $(setting tenant_id)::uuid
+         AND c.ancestor_id = $(setting user_id)::uuid), $(setting user_id)::uuid)
+    WHEN 'rep' THEN ARRAY[$(setting user_id)::uuid]
+  END)::uuid[]));"
 
 db_roles="
 CREATE ROLE deals_shape_admin; CREATE ROLE deals_shape_rep; CREATE ROLE deals_shape_manager;
@@ -108,10 +124,11 @@ for who in "manager:$manager:manager" "team lead:$lead:manager" "rep:$rep:rep" "
   IFS=: read -r label user role <<<"$who"
   hand=$(by_hand "$user" "$role")
   echo "| $label | by hand, no RLS | $(superuser_ms "SELECT d.* FROM sales.deals d $hand ORDER BY d.created_at, d.id LIMIT 51") | $(superuser_ms "SELECT d.stage, count(*), sum(d.amount) FROM sales.deals d $hand GROUP BY d.stage") |"
-  for shape in array or-exists or-exists+named db-roles; do
+  for shape in array array-once or-exists or-exists+named db-roles; do
     sql=""
     dbrole=""
     [[ $shape == db-roles ]] && { sql="$db_roles"; dbrole="deals_shape_$role"; }
+    [[ $shape == array-once ]] && sql="$array_once"
     named=""
     [[ $shape == or-exists* ]] && sql="$or_exists"
     [[ $shape == *named ]] && { [[ $role == rep ]] || continue; named="AND d.owner_id = '$user'"; }

@@ -11,7 +11,7 @@ const TENANT = currentTenantExpression();
 const USER = currentUserExpression();
 const ROLE = currentRoleExpression();
 const ANY_ROLE = `${ROLE} IN ('rep', 'manager', 'admin')`;
-const ADMIN = `${ROLE} = 'admin'`;
+export const ADMIN = `${ROLE} = 'admin'`;
 
 /**
  * The owners whose deals the caller may see and change, computed once per statement (an InitPlan)
@@ -21,7 +21,7 @@ const ADMIN = `${ROLE} = 'admin'`;
  * A separate `role = 'admin'` policy would be OR-ed into the same filter and cost the index, so
  * only WITH CHECK, which is evaluated per written row and never drives a scan, short-cuts admins.
  */
-const VISIBLE_OWNERS = `CASE ${ROLE}
+export const VISIBLE_OWNERS = `CASE ${ROLE}
       WHEN 'admin' THEN ARRAY(SELECT m.user_id FROM sales.team_members m WHERE m.tenant_id = ${TENANT})
       WHEN 'manager' THEN array_append(ARRAY(
         SELECT c.descendant_id FROM sales.team_closure c

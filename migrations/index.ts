@@ -4,6 +4,7 @@ import { SalesSchema1764000002000 } from './1764000002000-SalesSchema';
 import { AuditTrail1764000003000 } from './1764000003000-AuditTrail';
 import { PlatformRole1764000004000 } from './1764000004000-PlatformRole';
 import { DealsKeysetPages1764000005000 } from './1764000005000-DealsKeysetPages';
+import { DealsVisibleOwnersOnce1764000006000 } from './1764000006000-DealsVisibleOwnersOnce';
 
 /** Every migration of the shared database, in order. New migrations are appended here. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   AuditTrail1764000003000,
   PlatformRole1764000004000,
   DealsKeysetPages1764000005000,
+  DealsVisibleOwnersOnce1764000006000,
 ];
