@@ -20,6 +20,8 @@ export const ADMIN = `${ROLE} = 'admin'`;
  * manager their closure subtree (themselves included), a rep themselves, any other role nothing.
  * A separate `role = 'admin'` policy would be OR-ed into the same filter and cost the index, so
  * only WITH CHECK, which is evaluated per written row and never drives a scan, short-cuts admins.
+ * Only its parts are sub-selects here; migration 1764000006000 wraps the whole CASE in one, so
+ * that where the policy is a filter the array is not rebuilt for every row.
  */
 export const VISIBLE_OWNERS = `CASE ${ROLE}
       WHEN 'admin' THEN ARRAY(SELECT m.user_id FROM sales.team_members m WHERE m.tenant_id = ${TENANT})

@@ -1,7 +1,7 @@
 import { Controller, Get, Query, UseGuards } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
-import { DEFAULT_PAGE_SIZE, keysetPage, keysetQuery } from '@app/demo-kit';
+import { findKeysetPage } from '@app/demo-kit';
 import { Deal } from '../../apps/sales-api/src/deals/deal.entity';
 import { DealListResponse, DealResponse } from '../../apps/sales-api/src/deals/deal.response';
 import { ListDealsQuery } from '../../apps/sales-api/src/deals/list-deals.query';
@@ -39,9 +39,7 @@ export class BaselineDealsController {
       qb.andWhere('d.ownerId = :userId', { userId: user.userId });
     }
     if (query.stage) qb.andWhere('d.stage = :stage', { stage: query.stage });
-    const limit = query.limit ?? DEFAULT_PAGE_SIZE;
-    const rows = await keysetQuery(qb, 'd', 'ASC', limit, query.cursor).getMany();
-    const { page, nextCursor } = keysetPage(rows, limit);
+    const { page, nextCursor } = await findKeysetPage(qb, 'd', 'ASC', query);
     return { items: page.map((d) => DealResponse.from(d)), nextCursor };
   }
 }

@@ -11,7 +11,7 @@ import {
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { Repository } from 'typeorm';
-import { DEFAULT_PAGE_SIZE, keysetPage, keysetQuery } from '@app/demo-kit';
+import { findKeysetPage } from '@app/demo-kit';
 import { IdParams } from '../../apps/support-api/src/common/id-params.dto';
 import { CreateTicketDto } from '../../apps/support-api/src/tickets/dto/create-ticket.dto';
 import { ListTicketsQuery } from '../../apps/support-api/src/tickets/dto/list-tickets.query';
@@ -52,13 +52,11 @@ export class BaselineTicketsController {
     @Query() query: ListTicketsQuery,
   ): Promise<TicketPageResponse> {
     requireRole(user, 'agent', 'admin');
-    const limit = query.limit ?? DEFAULT_PAGE_SIZE;
     const qb = this.tickets
       .createQueryBuilder('t')
       .where('t.tenantId = :tenantId', { tenantId: user.tenantId });
     if (query.status) qb.andWhere('t.status = :status', { status: query.status });
-    const rows = await keysetQuery(qb, 't', 'DESC', limit, query.cursor).getMany();
-    const { page, nextCursor } = keysetPage(rows, limit);
+    const { page, nextCursor } = await findKeysetPage(qb, 't', 'DESC', query);
     return { items: page.map((t) => TicketResponse.from(t)), nextCursor };
   }
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
+import { encodeKeysetCursor } from '@app/demo-kit';
 import { connect, inTenant } from '../support/db';
 import {
   call,
@@ -318,6 +319,11 @@ describe('sales-api: deals', () => {
       return { seen, sizes };
     };
 
+    const visibleDealIdsInOrder = async (token: string, query: string) =>
+      (await call(h.app, 'get', `/deals${query}`, token).expect(200)).body.items.map(
+        (d: { id: string }) => d.id,
+      );
+
     it('a manager pages through exactly the subtree, in order, each deal once', async () => {
       const subtree = new Set(
         ['mona', 'max', 'rita', 'ravi', 'rosa', 'raj'].map(
@@ -368,9 +374,10 @@ describe('sales-api: deals', () => {
       const theirs = await call(h.app, 'get', `/deals/${other.deal.d1}`, other.token.ada).expect(
         200,
       );
-      const cursor = Buffer.from(`${theirs.body.createdAt}|${theirs.body.id}`).toString(
-        'base64url',
-      );
+      const cursor = encodeKeysetCursor({
+        createdAt: new Date(theirs.body.createdAt),
+        id: theirs.body.id,
+      });
       const res = await call(
         h.app,
         'get',
@@ -383,11 +390,6 @@ describe('sales-api: deals', () => {
       // the 120 bulk deals (dated 2026-01-01): exactly the own ten follow it.
       expect(ids).toEqual(all.slice(120).map((d) => d.id));
     });
-
-    const visibleDealIdsInOrder = async (token: string, query: string) =>
-      (await call(h.app, 'get', `/deals${query}`, token).expect(200)).body.items.map(
-        (d: { id: string }) => d.id,
-      );
 
     it.each([
       ['limit=0', 'limit must not be less than 1'],

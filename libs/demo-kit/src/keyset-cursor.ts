@@ -1,6 +1,7 @@
 import { BadRequestException } from '@nestjs/common';
 import { isUUID } from 'class-validator';
 import { ObjectLiteral, SelectQueryBuilder } from 'typeorm';
+import { DEFAULT_PAGE_SIZE, KeysetPageQuery } from './keyset-page.query';
 
 /**
  * A row's position in a listing ordered by `(created_at, id)`, in either direction. `created_at`
@@ -28,36 +29,36 @@ export function decodeKeysetCursor(value: string): KeysetCursor {
   return { createdAt, id };
 }
 
+/** One page of a keyset listing and the cursor of the next page (null on the last). */
+export interface KeysetPage<T> {
+  page: T[];
+  nextCursor: string | null;
+}
+
 /**
- * Orders a query by `(createdAt, id)` in `direction`, starts it after the position of `cursor`
- * (a string from {@link encodeKeysetCursor}; 400 when malformed) and fetches `limit + 1` rows, the
- * one extra telling {@link keysetPage} whether a next page exists. Values are bind parameters.
+ * Runs `qb` as one page of a listing ordered by `(createdAt, id)` in `direction`: after the
+ * position of `query.cursor` (from {@link encodeKeysetCursor}; 400 when malformed), `query.limit`
+ * rows (default {@link DEFAULT_PAGE_SIZE}). It fetches one row more than the page to tell whether a
+ * next page exists. Values reach SQL as bind parameters.
  */
-export function keysetQuery<T extends ObjectLiteral>(
+export async function findKeysetPage<T extends ObjectLiteral & KeysetCursor>(
   qb: SelectQueryBuilder<T>,
   alias: string,
   direction: 'ASC' | 'DESC',
-  limit: number,
-  cursor?: string,
-): SelectQueryBuilder<T> {
+  query: KeysetPageQuery,
+): Promise<KeysetPage<T>> {
+  const limit = query.limit ?? DEFAULT_PAGE_SIZE;
   qb.orderBy(`${alias}.createdAt`, direction)
     .addOrderBy(`${alias}.id`, direction)
     .limit(limit + 1);
-  if (cursor !== undefined) {
-    const after = decodeKeysetCursor(cursor);
+  if (query.cursor !== undefined) {
+    const after = decodeKeysetCursor(query.cursor);
     qb.andWhere(
       `(${alias}.createdAt, ${alias}.id) ${direction === 'ASC' ? '>' : '<'} (CAST(:keysetAt AS timestamptz), CAST(:keysetId AS uuid))`,
       { keysetAt: after.createdAt.toISOString(), keysetId: after.id },
     );
   }
-  return qb;
-}
-
-/** The first `limit` rows of a {@link keysetQuery} result, and the cursor of the next page (or null). */
-export function keysetPage<T extends KeysetCursor>(
-  rows: T[],
-  limit: number,
-): { page: T[]; nextCursor: string | null } {
+  const rows = await qb.getMany();
   const page = rows.slice(0, limit);
   return {
     page,

@@ -1,7 +1,7 @@
 import { ForbiddenException, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
-import { DEFAULT_PAGE_SIZE, keysetPage, keysetQuery } from '@app/demo-kit';
+import { findKeysetPage, KeysetPage } from '@app/demo-kit';
 import { TenantContext } from '@app/tenancy';
 import { AccountsService } from '../accounts/accounts.service';
 import { TeamService } from '../team/team.service';
@@ -48,16 +48,12 @@ export class DealsService {
    * policies decide which deals; the query names the tenant only so that the planner estimates
    * with that tenant's statistics (the policies read it once per statement, hidden from them).
    */
-  async list(
-    ctx: TenantContext,
-    query: ListDealsQuery,
-  ): Promise<{ page: Deal[]; nextCursor: string | null }> {
-    const limit = query.limit ?? DEFAULT_PAGE_SIZE;
+  list(ctx: TenantContext, query: ListDealsQuery): Promise<KeysetPage<Deal>> {
     const qb = this.deals
       .createQueryBuilder('d')
       .where('d.tenantId = :tenantId', { tenantId: ctx.tenantId });
     if (query.stage) qb.andWhere('d.stage = :stage', { stage: query.stage });
-    return keysetPage(await keysetQuery(qb, 'd', 'ASC', limit, query.cursor).getMany(), limit);
+    return findKeysetPage(qb, 'd', 'ASC', query);
   }
 
   /** One deal; 404 when the caller may not see it. */

@@ -2,7 +2,7 @@ import { Injectable, NotFoundException } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { Repository } from 'typeorm';
-import { DEFAULT_PAGE_SIZE, keysetPage, keysetQuery } from '@app/demo-kit';
+import { findKeysetPage } from '@app/demo-kit';
 import { TenantContext } from '@app/tenancy';
 import { CreateTicketDto } from './dto/create-ticket.dto';
 import { ListTicketsQuery } from './dto/list-tickets.query';
@@ -38,13 +38,11 @@ export class TicketsService {
    * tenant's page in index order instead of sorting all its tickets.
    */
   async list(context: TenantContext, query: ListTicketsQuery): Promise<TicketPageResponse> {
-    const limit = query.limit ?? DEFAULT_PAGE_SIZE;
     const qb = this.tickets
       .createQueryBuilder('t')
       .where('t.tenantId = :tenantId', { tenantId: context.tenantId });
     if (query.status) qb.andWhere('t.status = :status', { status: query.status });
-    const rows = await keysetQuery(qb, 't', 'DESC', limit, query.cursor).getMany();
-    const { page, nextCursor } = keysetPage(rows, limit);
+    const { page, nextCursor } = await findKeysetPage(qb, 't', 'DESC', query);
     return { items: page.map((t) => TicketResponse.from(t)), nextCursor };
   }
 
