@@ -287,20 +287,21 @@ function dbPairs(env: BenchEnvironment, s: Scenario, opts: BenchOptions): DbQuer
   const tenant = tenantId(read);
   const agent = { tenantId: tenant, userId: agentOf(read), role: 'agent' };
   const sales = tenantId(BENCH_TENANTS.sales);
-  /** A manager's deals under the policy vs the closure join by hand: all, or the first page as sales-api sends it. */
+  /** A manager's deals as sales-api asks for them (tenant and subtree named) under the policy vs the closure join by hand without RLS: all, or the first page. */
   const hierarchy = (who: 'manager' | 'teamLead', label: string, page = false): DbQueryPair => {
     const tail = `ORDER BY d.created_at, d.id${page ? ' LIMIT 51' : ''}`;
     return {
       id: `hierarchy-${who}${page ? '-page' : ''}`,
       label,
       context: { tenantId: sales, userId: env.tree[who].userId, role: 'manager' },
-      rls: () =>
-        page
-          ? {
-              text: `SELECT ${DEAL_COLUMNS} FROM sales.deals d WHERE d.tenant_id = $1 ${tail}`,
-              values: [sales],
-            }
-          : { text: `SELECT ${DEAL_COLUMNS} FROM sales.deals d ${tail}` },
+      rls: () => ({
+        text: `SELECT ${DEAL_COLUMNS} FROM sales.deals d
+                WHERE d.tenant_id = $1 AND d.owner_id IN (
+                  SELECT c.descendant_id FROM sales.team_closure c
+                   WHERE c.tenant_id = $1 AND c.ancestor_id = $2)
+                ${tail}`,
+        values: [sales, env.tree[who].userId],
+      }),
       explicit: () => ({
         text: `SELECT ${DEAL_COLUMNS} FROM sales.deals d
                  JOIN sales.team_closure c

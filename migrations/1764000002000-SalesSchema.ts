@@ -7,10 +7,10 @@ import {
 } from '@app/tenancy';
 import { appRole } from './migration-env';
 
-const TENANT = currentTenantExpression();
-const USER = currentUserExpression();
-const ROLE = currentRoleExpression();
-const ANY_ROLE = `${ROLE} IN ('rep', 'manager', 'admin')`;
+export const TENANT = currentTenantExpression();
+export const USER = currentUserExpression();
+export const ROLE = currentRoleExpression();
+export const ANY_ROLE = `${ROLE} IN ('rep', 'manager', 'admin')`;
 export const ADMIN = `${ROLE} = 'admin'`;
 
 /**
@@ -151,14 +151,7 @@ export class SalesSchema1764000002000 implements MigrationInterface {
 
     for (const table of ['team_members', 'team_closure']) {
       await enableTenantRls(q, `sales.${table}`, { appRole: role, allowAllWithinTenant: false });
-      await q.query(
-        `CREATE POLICY ${table}_read ON sales.${table} AS PERMISSIVE FOR SELECT TO PUBLIC
-           USING (${ANY_ROLE})`,
-      );
-      await q.query(
-        `CREATE POLICY ${table}_admin_write ON sales.${table} AS PERMISSIVE FOR ALL TO PUBLIC
-           USING (${ADMIN}) WITH CHECK (${ADMIN})`,
-      );
+      await createTeamPolicies(q, table);
     }
 
     await enableTenantRls(q, 'sales.accounts', { appRole: role, allowAllWithinTenant: false });
@@ -195,4 +188,19 @@ export class SalesSchema1764000002000 implements MigrationInterface {
     await q.query(`DROP FUNCTION sales.team_closure_sync()`);
     await q.query(`DROP FUNCTION sales.team_members_guard()`);
   }
+}
+
+/**
+ * The team tables' role policies as this migration creates them: any sales role reads, admins
+ * write (migration 1764000007000 replaces them, and its down() restores them with this).
+ */
+export async function createTeamPolicies(q: QueryRunner, table: string): Promise<void> {
+  await q.query(
+    `CREATE POLICY ${table}_read ON sales.${table} AS PERMISSIVE FOR SELECT TO PUBLIC
+       USING (${ANY_ROLE})`,
+  );
+  await q.query(
+    `CREATE POLICY ${table}_admin_write ON sales.${table} AS PERMISSIVE FOR ALL TO PUBLIC
+       USING (${ADMIN}) WITH CHECK (${ADMIN})`,
+  );
 }

@@ -2,7 +2,7 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 import { ADMIN, VISIBLE_OWNERS } from './1764000002000-SalesSchema';
 
 /** The visible owners built by one scalar sub-select: one InitPlan per statement, never per row. */
-const VISIBLE_OWNERS_ONCE = `((SELECT ${VISIBLE_OWNERS})::uuid[])`;
+export const VISIBLE_OWNERS_ONCE = `((SELECT ${VISIBLE_OWNERS})::uuid[])`;
 
 /**
  * The deals policy computes the caller's visible owners ONCE per statement. Before, only its parts
@@ -15,15 +15,16 @@ export class DealsVisibleOwnersOnce1764000006000 implements MigrationInterface {
   name = 'DealsVisibleOwnersOnce1764000006000';
 
   async up(q: QueryRunner): Promise<void> {
-    await replacePolicy(q, VISIBLE_OWNERS_ONCE);
+    await replaceDealsOwnerPolicy(q, VISIBLE_OWNERS_ONCE);
   }
 
   async down(q: QueryRunner): Promise<void> {
-    await replacePolicy(q, `(${VISIBLE_OWNERS})`);
+    await replaceDealsOwnerPolicy(q, `(${VISIBLE_OWNERS})`);
   }
 }
 
-async function replacePolicy(q: QueryRunner, owners: string): Promise<void> {
+/** Replaces the deals policy with `owner_id = ANY <owners>` (admins may also write any owner). */
+export async function replaceDealsOwnerPolicy(q: QueryRunner, owners: string): Promise<void> {
   await q.query(`DROP POLICY deals_visible_owner ON sales.deals`);
   await q.query(
     `CREATE POLICY deals_visible_owner ON sales.deals AS PERMISSIVE FOR ALL TO PUBLIC

@@ -5,6 +5,7 @@ import { AuditTrail1764000003000 } from './1764000003000-AuditTrail';
 import { PlatformRole1764000004000 } from './1764000004000-PlatformRole';
 import { DealsKeysetPages1764000005000 } from './1764000005000-DealsKeysetPages';
 import { DealsVisibleOwnersOnce1764000006000 } from './1764000006000-DealsVisibleOwnersOnce';
+import { SalesPoliciesThePlannerCanCount1764000007000 } from './1764000007000-SalesPoliciesThePlannerCanCount';
 
 /** Every migration of the shared database, in order. New migrations are appended here. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   PlatformRole1764000004000,
   DealsKeysetPages1764000005000,
   DealsVisibleOwnersOnce1764000006000,
+  SalesPoliciesThePlannerCanCount1764000007000,
 ];

@@ -29,6 +29,7 @@ export {
   currentTenantExpression,
   currentUserExpression,
   currentRoleExpression,
+  currentTenantWhenExpression,
 } from './migrations/setting-expression';
 export type { SqlExecutor } from './migrations/sql';
 export {

@@ -6,6 +6,7 @@ import { TenantContext } from '@app/tenancy';
 import { AccountsService } from '../accounts/accounts.service';
 import { TeamService } from '../team/team.service';
 import { CreateDealDto } from './create-deal.dto';
+import { callerDealsQuery } from './deal-scope';
 import { Deal } from './deal.entity';
 import { ListDealsQuery } from './list-deals.query';
 import { UpdateDealDto } from './update-deal.dto';
@@ -45,13 +46,11 @@ export class DealsService {
 
   /**
    * One page of the deals the caller may see, oldest first, optionally of one stage. The row
-   * policies decide which deals; the query names the tenant only so that the planner estimates
-   * with that tenant's statistics (the policies read it once per statement, hidden from them).
+   * policies decide which deals; the query names the tenant and the caller's scope only so that
+   * the planner estimates with real statistics (see {@link callerDealsQuery}).
    */
   list(ctx: TenantContext, query: ListDealsQuery): Promise<KeysetPage<Deal>> {
-    const qb = this.deals
-      .createQueryBuilder('d')
-      .where('d.tenantId = :tenantId', { tenantId: ctx.tenantId });
+    const qb = callerDealsQuery(this.deals, 'd', ctx);
     if (query.stage) qb.andWhere('d.stage = :stage', { stage: query.stage });
     return findKeysetPage(qb, 'd', 'ASC', query);
   }

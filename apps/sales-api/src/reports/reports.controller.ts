@@ -1,6 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { TenantScoped } from '@app/tenancy';
+import { CurrentTenant, TenantContext, TenantScoped } from '@app/tenancy';
 import { PipelineResponse } from './pipeline.response';
 import { ReportsService } from './reports.service';
 
@@ -13,7 +13,7 @@ export class ReportsController {
   constructor(private readonly reports: ReportsService) {}
 
   @Get('pipeline')
-  pipeline(): Promise<PipelineResponse> {
-    return this.reports.pipeline();
+  pipeline(@CurrentTenant() ctx: TenantContext): Promise<PipelineResponse> {
+    return this.reports.pipeline(ctx);
   }
 }

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
+import { TenantContext } from '@app/tenancy';
+import { callerDealsQuery } from '../deals/deal-scope';
 import { DEAL_STAGES } from '../deals/deal-stage';
 import { Deal } from '../deals/deal.entity';
 import { PipelineResponse } from './pipeline.response';
@@ -10,10 +12,13 @@ import { PipelineResponse } from './pipeline.response';
 export class ReportsService {
   constructor(@InjectRepository(Deal) private readonly deals: Repository<Deal>) {}
 
-  /** Count and total amount per stage. */
-  async pipeline(): Promise<PipelineResponse> {
-    const rows: { stage: string; count: number; total: string }[] = await this.deals
-      .createQueryBuilder('d')
+  /** Count and total amount per stage (the query names the caller's scope for the planner). */
+  async pipeline(ctx: TenantContext): Promise<PipelineResponse> {
+    const rows: { stage: string; count: number; total: string }[] = await callerDealsQuery(
+      this.deals,
+      'd',
+      ctx,
+    )
       .select('d.stage', 'stage')
       .addSelect('count(*)::int', 'count')
       .addSelect('sum(d.amount)::text', 'total')

@@ -24,3 +24,18 @@ export function currentUserExpression(setting: string = DEFAULT_SETTING_NAMES.us
 export function currentRoleExpression(setting: string = DEFAULT_SETTING_NAMES.role): string {
   return settingExpression(setting, 'text');
 }
+
+/**
+ * The current tenant when `condition` holds, else NULL, as one sub-select:
+ * `(SELECT CASE WHEN <condition> THEN <current tenant> END)`. Write a role check as
+ * `tenant_id = currentTenantWhenExpression("<role check>")` instead of a bare `<role check>`:
+ * the planner merges that equality with the tenant guard into a one-time check, while a policy
+ * clause that names no column is estimated to keep about 1 row in 200 and shrinks every estimate
+ * of the table (and of joins through it) by as much. Default setting: `app.tenant_id`.
+ */
+export function currentTenantWhenExpression(
+  condition: string,
+  setting: string = DEFAULT_SETTING_NAMES.tenantId,
+): string {
+  return `(SELECT CASE WHEN ${condition} THEN NULLIF(current_setting(${settingLiteral(setting)}, true), '')::uuid END)`;
+}
