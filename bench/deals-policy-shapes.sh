@@ -9,17 +9,20 @@
 #   bash bench/deals-policy-shapes.sh <url of the kept bench_* database>
 #
 # Shapes:
-#   array     the migration's policy: owner_id = ANY (visible owners, an array per role, computed
-#             once per statement). Index-friendly, but the planner assumes 10 owners for any role.
-#   array-once the same array built by ONE scalar sub-select (one InitPlan), so that where it is a
-#             filter rather than an index condition (PostgreSQL 15/16 plans, forced walks) it is
-#             not rebuilt for every row.
+#   case+scope the migrations' policy (1764000007000): a per-row CASE on the role, a manager's
+#             subtree an uncorrelated IN (SELECT ...) hashed once per statement; the query names
+#             the caller's scope as sales-api sends it (a rep's id, a manager's subtree, nothing
+#             for an admin). What runs today.
+#   case      the same policy, the query naming only the tenant.
+#   array-once the policy before 1764000007000: owner_id = ANY (visible owners, an array per role
+#             built by ONE scalar sub-select). Index-friendly, but the planner assumes 10 owners
+#             for any role. (Installed over today's team policies.)
 #   or-exists three PERMISSIVE policies OR-ed: own deals, a manager's subtree as EXISTS on the
 #             closure (hashed per statement), admins as a one-time role check. No owner index.
 #   or-exists+named  the same, with the rep's own id named in the query (what the app would add).
 #   db-roles  one PostgreSQL role per application role (the session would SET LOCAL ROLE from the
 #             token's role), each with only its own policy: a rep's owner_id = me, a manager's
-#             array, an admin's nothing beyond the tenant guard. Not something the library does yet.
+#             array, an admin's nothing beyond the tenant guard. Not something the library does.
 #   by hand   no RLS, the visibility written into the query (the benchmark baseline's shape).
 # Needs psql.
 set -euo pipefail
@@ -100,7 +103,17 @@ page() {
   echo "SELECT d.* FROM sales.deals d WHERE d.tenant_id = '$tenant' $1
          ORDER BY d.created_at, d.id LIMIT 51"
 }
-report() { echo "SELECT d.stage, count(*), sum(d.amount) FROM sales.deals d WHERE true $1 GROUP BY d.stage"; }
+report() { echo "SELECT d.stage, count(*), sum(d.amount) FROM sales.deals d WHERE d.tenant_id = '$tenant' $1 GROUP BY d.stage"; }
+
+# The caller's scope as sales-api names it in its deals queries (callerDealsQuery).
+scope() {
+  case $2 in
+    manager) echo "AND d.owner_id IN (SELECT c.descendant_id FROM sales.team_closure c
+                    WHERE c.tenant_id = '$tenant' AND c.ancestor_id = '$1')" ;;
+    rep) echo "AND d.owner_id = '$1'" ;;
+    *) echo "" ;;
+  esac
+}
 
 # The same rows by hand, without RLS (as the benchmark's baseline writes them): what to compare with.
 by_hand() {
@@ -124,7 +137,7 @@ for who in "manager:$manager:manager" "team lead:$lead:manager" "rep:$rep:rep" "
   IFS=: read -r label user role <<<"$who"
   hand=$(by_hand "$user" "$role")
   echo "| $label | by hand, no RLS | $(superuser_ms "SELECT d.* FROM sales.deals d $hand ORDER BY d.created_at, d.id LIMIT 51") | $(superuser_ms "SELECT d.stage, count(*), sum(d.amount) FROM sales.deals d $hand GROUP BY d.stage") |"
-  for shape in array array-once or-exists or-exists+named db-roles; do
+  for shape in case+scope case array-once or-exists or-exists+named db-roles; do
     sql=""
     dbrole=""
     [[ $shape == db-roles ]] && { sql="$db_roles"; dbrole="deals_shape_$role"; }
@@ -132,6 +145,7 @@ for who in "manager:$manager:manager" "team lead:$lead:manager" "rep:$rep:rep" "
     named=""
     [[ $shape == or-exists* ]] && sql="$or_exists"
     [[ $shape == *named ]] && { [[ $role == rep ]] || continue; named="AND d.owner_id = '$user'"; }
+    [[ $shape == case+scope ]] && named=$(scope "$user" "$role")
     echo "| $label | $shape | $(ms "$sql" "$user" "$role" "$(page "$named")" "$dbrole") | $(ms "$sql" "$user" "$role" "$(report "$named")" "$dbrole") |"
   done
 done
