@@ -287,7 +287,7 @@ function dbPairs(env: BenchEnvironment, s: Scenario, opts: BenchOptions): DbQuer
   const tenant = tenantId(read);
   const agent = { tenantId: tenant, userId: agentOf(read), role: 'agent' };
   const sales = tenantId(BENCH_TENANTS.sales);
-  /** A manager's deals as sales-api asks for them (tenant and subtree named) under the policy vs the closure join by hand without RLS: all, or the first page. */
+  /** A manager's deals as sales-api's callerDealsQuery names them (tenant and subtree, in its 'all' or 'page' form) under the policy vs the closure join by hand without RLS: all, or the first page. */
   const hierarchy = (who: 'manager' | 'teamLead', label: string, page = false): DbQueryPair => {
     const tail = `ORDER BY d.created_at, d.id${page ? ' LIMIT 51' : ''}`;
     return {
@@ -296,9 +296,9 @@ function dbPairs(env: BenchEnvironment, s: Scenario, opts: BenchOptions): DbQuer
       context: { tenantId: sales, userId: env.tree[who].userId, role: 'manager' },
       rls: () => ({
         text: `SELECT ${DEAL_COLUMNS} FROM sales.deals d
-                WHERE d.tenant_id = $1 AND d.owner_id IN (
+                WHERE d.tenant_id = $1 AND d.owner_id ${page ? 'IN (' : '= ANY (ARRAY('}
                   SELECT c.descendant_id FROM sales.team_closure c
-                   WHERE c.tenant_id = $1 AND c.ancestor_id = $2)
+                   WHERE c.tenant_id = $1 AND c.ancestor_id = $2)${page ? '' : ')'}
                 ${tail}`,
         values: [sales, env.tree[who].userId],
       }),

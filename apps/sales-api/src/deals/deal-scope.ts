@@ -3,18 +3,28 @@ import { TenantContext } from '@app/tenancy';
 import { Deal } from './deal.entity';
 
 /**
+ * How a deals query reads the caller's scope: `page`, an `ORDER BY ... LIMIT` page of it, or
+ * `all`, every deal of it (an aggregate such as the pipeline report).
+ */
+export type DealsRead = 'page' | 'all';
+
+/**
  * A query over the deals the caller may see, with the tenant and the caller's scope named in it:
  * a rep's own deals, a manager's reporting subtree, an admin's whole tenant (any other role: the
  * tenant only, and the row policy gives it no rows). The row policy allows exactly that scope and
- * still decides; this can only narrow what it allows. The query names it so that PostgreSQL
- * estimates the scope from statistics instead of the policy's opaque per-row check, and picks
- * the plan that fits: a rep's deals through the owner index, a large team's page by walking the
- * oldest-first index.
+ * still decides; this can only narrow what it allows. The query names it so that PostgreSQL plans
+ * from the scope instead of the policy's opaque per-row check. A manager's subtree is named in the
+ * form that fits the read: for a `page`, as `IN (SELECT ...)`, a join whose size the planner
+ * estimates from the closure's statistics, so that it walks the oldest-first index for a large
+ * team and goes through the owner index for a small one; for `all`, as `= ANY (ARRAY(...))`, so that
+ * it fetches the subtree's deals through the owner index instead of scanning the tenant's deals and
+ * checking each one twice (policy and join).
  */
 export function callerDealsQuery(
   deals: Repository<Deal>,
   alias: string,
   ctx: TenantContext,
+  read: DealsRead,
 ): SelectQueryBuilder<Deal> {
   const qb = deals
     .createQueryBuilder(alias)
@@ -23,9 +33,12 @@ export function callerDealsQuery(
     return qb.andWhere(`${alias}.ownerId = :scopeUserId`, { scopeUserId: ctx.userId });
   }
   if (ctx.role === 'manager') {
+    const subtree = `SELECT c.descendant_id FROM sales.team_closure c
+                      WHERE c.tenant_id = :scopeTenantId AND c.ancestor_id = :scopeUserId`;
     return qb.andWhere(
-      `${alias}.ownerId IN (SELECT c.descendant_id FROM sales.team_closure c
-         WHERE c.tenant_id = :scopeTenantId AND c.ancestor_id = :scopeUserId)`,
+      read === 'page'
+        ? `${alias}.ownerId IN (${subtree})`
+        : `${alias}.ownerId = ANY (ARRAY(${subtree}))`,
       { scopeUserId: ctx.userId },
     );
   }

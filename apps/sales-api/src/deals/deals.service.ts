@@ -50,7 +50,7 @@ export class DealsService {
    * the planner estimates with real statistics (see {@link callerDealsQuery}).
    */
   list(ctx: TenantContext, query: ListDealsQuery): Promise<KeysetPage<Deal>> {
-    const qb = callerDealsQuery(this.deals, 'd', ctx);
+    const qb = callerDealsQuery(this.deals, 'd', ctx, 'page');
     if (query.stage) qb.andWhere('d.stage = :stage', { stage: query.stage });
     return findKeysetPage(qb, 'd', 'ASC', query);
   }

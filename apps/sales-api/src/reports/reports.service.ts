@@ -18,6 +18,7 @@ export class ReportsService {
       this.deals,
       'd',
       ctx,
+      'all',
     )
       .select('d.stage', 'stage')
       .addSelect('count(*)::int', 'count')
