@@ -105,11 +105,14 @@ page() {
 }
 report() { echo "SELECT d.stage, count(*), sum(d.amount) FROM sales.deals d WHERE d.tenant_id = '$tenant' $1 GROUP BY d.stage"; }
 
-# The caller's scope as sales-api names it in its deals queries (callerDealsQuery).
+# The caller's scope as sales-api names it in its deals queries (callerDealsQuery): <user> <role>
+# <page|all>; a manager's subtree as IN (SELECT ...) for a page, = ANY (ARRAY(...)) for a report.
 scope() {
+  local subtree="SELECT c.descendant_id FROM sales.team_closure c
+                  WHERE c.tenant_id = '$tenant' AND c.ancestor_id = '$1'"
   case $2 in
-    manager) echo "AND d.owner_id IN (SELECT c.descendant_id FROM sales.team_closure c
-                    WHERE c.tenant_id = '$tenant' AND c.ancestor_id = '$1')" ;;
+    manager) [[ $3 == page ]] && echo "AND d.owner_id IN ($subtree)" ||
+      echo "AND d.owner_id = ANY (ARRAY($subtree))" ;;
     rep) echo "AND d.owner_id = '$1'" ;;
     *) echo "" ;;
   esac
@@ -145,7 +148,8 @@ for who in "manager:$manager:manager" "team lead:$lead:manager" "rep:$rep:rep" "
     named=""
     [[ $shape == or-exists* ]] && sql="$or_exists"
     [[ $shape == *named ]] && { [[ $role == rep ]] || continue; named="AND d.owner_id = '$user'"; }
-    [[ $shape == case+scope ]] && named=$(scope "$user" "$role")
-    echo "| $label | $shape | $(ms "$sql" "$user" "$role" "$(page "$named")" "$dbrole") | $(ms "$sql" "$user" "$role" "$(report "$named")" "$dbrole") |"
+    named_report=$named
+    [[ $shape == case+scope ]] && { named=$(scope "$user" "$role" page); named_report=$(scope "$user" "$role" all); }
+    echo "| $label | $shape | $(ms "$sql" "$user" "$role" "$(page "$named")" "$dbrole") | $(ms "$sql" "$user" "$role" "$(report "$named_report")" "$dbrole") |"
   done
 done
