@@ -71,8 +71,8 @@ export class SalesPoliciesThePlannerCanCount1764000007000 implements MigrationIn
            USING (${ADMIN})`,
       );
     }
-    await replace(q, 'accounts_member', 'accounts', MEMBER_OF_TENANT, MEMBER_OF_TENANT);
-    await replace(q, 'deals_visible_owner', 'deals', DEAL_VISIBLE, DEAL_VISIBLE);
+    await replace(q, 'accounts_member', 'accounts', MEMBER_OF_TENANT);
+    await replace(q, 'deals_visible_owner', 'deals', DEAL_VISIBLE);
   }
 
   async down(q: QueryRunner): Promise<void> {
@@ -83,21 +83,16 @@ export class SalesPoliciesThePlannerCanCount1764000007000 implements MigrationIn
       await q.query(`DROP POLICY ${table}_read ON sales.${table}`);
       await createTeamPolicies(q, table);
     }
-    await replace(q, 'accounts_member', 'accounts', ANY_ROLE, ANY_ROLE);
+    await replace(q, 'accounts_member', 'accounts', ANY_ROLE);
     await replaceDealsOwnerPolicy(q, VISIBLE_OWNERS_ONCE);
   }
 }
 
-async function replace(
-  q: QueryRunner,
-  policy: string,
-  table: string,
-  using: string,
-  check: string,
-): Promise<void> {
+/** Replaces a FOR ALL policy whose USING and WITH CHECK are the same rule. */
+async function replace(q: QueryRunner, policy: string, table: string, rule: string): Promise<void> {
   await q.query(`DROP POLICY ${policy} ON sales.${table}`);
   await q.query(
     `CREATE POLICY ${policy} ON sales.${table} AS PERMISSIVE FOR ALL TO PUBLIC
-       USING (${using}) WITH CHECK (${check})`,
+       USING (${rule}) WITH CHECK (${rule})`,
   );
 }
