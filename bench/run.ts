@@ -13,6 +13,7 @@ import { compareRoute, compareSides, HttpRoute, HttpRouteResult, sideRatios } fr
 import { PatchName } from './lib/patches';
 import { BENCH_TENANTS, tenantId } from './lib/ids';
 import { LoadRequest } from './lib/load';
+import { managerScopeCondition } from '../apps/sales-api/src/deals/deal-scope';
 import { machineInfo, packageVersions } from './lib/machine';
 import { BenchOptions, DEFAULT_SECTIONS, parseOptions, Section } from './lib/options';
 import { PgCpuMeter } from './lib/pg-cpu';
@@ -296,9 +297,7 @@ function dbPairs(env: BenchEnvironment, s: Scenario, opts: BenchOptions): DbQuer
       context: { tenantId: sales, userId: env.tree[who].userId, role: 'manager' },
       rls: () => ({
         text: `SELECT ${DEAL_COLUMNS} FROM sales.deals d
-                WHERE d.tenant_id = $1 AND d.owner_id ${page ? 'IN (' : '= ANY (ARRAY('}
-                  SELECT c.descendant_id FROM sales.team_closure c
-                   WHERE c.tenant_id = $1 AND c.ancestor_id = $2)${page ? '' : ')'}
+                WHERE d.tenant_id = $1 AND ${managerScopeCondition('d.owner_id', '$1', '$2', page ? 'page' : 'all')}
                 ${tail}`,
         values: [sales, env.tree[who].userId],
       }),

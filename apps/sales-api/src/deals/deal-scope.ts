@@ -9,6 +9,23 @@ import { Deal } from './deal.entity';
 export type DealsRead = 'page' | 'all';
 
 /**
+ * The condition that keeps a manager's reporting subtree: `owner IN (SELECT ...)` for a `page`,
+ * `owner = ANY (ARRAY(SELECT ...))` for `all` (why each: {@link callerDealsQuery}). `owner` is the
+ * deal's owner column as the query names it, `tenant` and `manager` are placeholders (`:name` for
+ * TypeORM, `$n` for pg). The one place this SQL is written: the benchmark sends the same text.
+ */
+export function managerScopeCondition(
+  owner: string,
+  tenant: string,
+  manager: string,
+  read: DealsRead,
+): string {
+  const subtree = `SELECT c.descendant_id FROM sales.team_closure c
+                    WHERE c.tenant_id = ${tenant} AND c.ancestor_id = ${manager}`;
+  return read === 'page' ? `${owner} IN (${subtree})` : `${owner} = ANY (ARRAY(${subtree}))`;
+}
+
+/**
  * A query over the deals the caller may see, with the tenant and the caller's scope named in it:
  * a rep's own deals, a manager's reporting subtree, an admin's whole tenant (any other role: the
  * tenant only, and the row policy gives it no rows). The row policy allows exactly that scope and
@@ -33,12 +50,8 @@ export function callerDealsQuery(
     return qb.andWhere(`${alias}.ownerId = :scopeUserId`, { scopeUserId: ctx.userId });
   }
   if (ctx.role === 'manager') {
-    const subtree = `SELECT c.descendant_id FROM sales.team_closure c
-                      WHERE c.tenant_id = :scopeTenantId AND c.ancestor_id = :scopeUserId`;
     return qb.andWhere(
-      read === 'page'
-        ? `${alias}.ownerId IN (${subtree})`
-        : `${alias}.ownerId = ANY (ARRAY(${subtree}))`,
+      managerScopeCondition(`${alias}.ownerId`, ':scopeTenantId', ':scopeUserId', read),
       { scopeUserId: ctx.userId },
     );
   }
