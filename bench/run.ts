@@ -7,13 +7,13 @@ import { signToken } from '@app/demo-kit';
 import { AppProcess, AppSpec, closeAll, startAll } from './lib/app-process';
 import { agentOf, sampleTicketIds, TICKET_COLUMNS, ticketCount } from './lib/data';
 import { compareAcrossDatabases, compareQueries, DbQueryPair } from './lib/db-level';
+import { hierarchyPair } from './lib/hierarchy-pair';
 import { round } from './lib/stats';
 import { DelayProxy } from './lib/delay-proxy';
 import { compareRoute, compareSides, HttpRoute, HttpRouteResult, sideRatios } from './lib/http';
 import { PatchName } from './lib/patches';
 import { BENCH_TENANTS, tenantId } from './lib/ids';
 import { LoadRequest } from './lib/load';
-import { managerScopeCondition } from '../apps/sales-api/src/deals/deal-scope';
 import { machineInfo, packageVersions } from './lib/machine';
 import { BenchOptions, DEFAULT_SECTIONS, parseOptions, Section } from './lib/options';
 import { PgCpuMeter } from './lib/pg-cpu';
@@ -280,37 +280,13 @@ const namedPage = (tenant: string): QueryConfig => ({
   text: `SELECT ${TICKET_COLUMNS} FROM support.tickets WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT 51`,
   values: [tenant],
 });
-const DEAL_COLUMNS =
-  'd.tenant_id, d.id, d.account_id, d.title, d.amount, d.stage, d.owner_id, d.created_at, d.updated_at';
-
 function dbPairs(env: BenchEnvironment, s: Scenario, opts: BenchOptions): DbQueryPair[] {
   const read = BENCH_TENANTS.supportRead;
   const tenant = tenantId(read);
   const agent = { tenantId: tenant, userId: agentOf(read), role: 'agent' };
   const sales = tenantId(BENCH_TENANTS.sales);
-  /** A manager's deals as sales-api's callerDealsQuery names them (tenant and subtree, in its 'all' or 'page' form) under the policy vs the closure join by hand without RLS: all, or the first page. */
-  const hierarchy = (who: 'manager' | 'teamLead', label: string, page = false): DbQueryPair => {
-    const tail = `ORDER BY d.created_at, d.id${page ? ' LIMIT 51' : ''}`;
-    return {
-      id: `hierarchy-${who}${page ? '-page' : ''}`,
-      label,
-      context: { tenantId: sales, userId: env.tree[who].userId, role: 'manager' },
-      rls: () => ({
-        text: `SELECT ${DEAL_COLUMNS} FROM sales.deals d
-                WHERE d.tenant_id = $1 AND ${managerScopeCondition('d.owner_id', '$1', '$2', page ? 'page' : 'all')}
-                ${tail}`,
-        values: [sales, env.tree[who].userId],
-      }),
-      explicit: () => ({
-        text: `SELECT ${DEAL_COLUMNS} FROM sales.deals d
-                 JOIN sales.team_closure c
-                   ON c.tenant_id = d.tenant_id AND c.descendant_id = d.owner_id
-                WHERE d.tenant_id = $1 AND c.ancestor_id = $2
-                ${tail}`,
-        values: [sales, env.tree[who].userId],
-      }),
-    };
-  };
+  const hierarchy = (who: 'manager' | 'teamLead', label: string, page = false): DbQueryPair =>
+    hierarchyPair(`hierarchy-${who}${page ? '-page' : ''}`, label, sales, env.tree[who], page);
   const large = ticketCount(opts.sizes, read).toLocaleString('en');
   return [
     {

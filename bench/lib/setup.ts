@@ -109,12 +109,13 @@ async function benchDatabase(
     ...db,
     tenants,
     tickets,
-    baselineUrl: withCredentials(server.adminUrl, {
-      user: BASELINE_ROLE,
-      password: BASELINE_PASSWORD,
-      database: name,
-    }),
+    baselineUrl: baselineUrl(server.adminUrl, name),
   };
+}
+
+/** The baseline role's URL for `database` on the server of `adminUrl`. */
+export function baselineUrl(adminUrl: string, database: string): string {
+  return withCredentials(adminUrl, { user: BASELINE_ROLE, password: BASELINE_PASSWORD, database });
 }
 
 /**

@@ -1,0 +1,41 @@
+import { managerScopeCondition } from '../../apps/sales-api/src/deals/deal-scope';
+import { TreeNode } from './data';
+import { DbQueryPair } from './db-level';
+
+const DEAL_COLUMNS =
+  'd.tenant_id, d.id, d.account_id, d.title, d.amount, d.stage, d.owner_id, d.created_at, d.updated_at';
+
+/**
+ * A manager's deals as sales-api's callerDealsQuery names them (tenant and subtree, in its 'all'
+ * or 'page' form) under the policy, against the closure join by hand without RLS: every deal in
+ * the subtree, or the first page (the oldest 51, as GET /deals sends it).
+ */
+export function hierarchyPair(
+  id: string,
+  label: string,
+  tenant: string,
+  manager: TreeNode,
+  page: boolean,
+): DbQueryPair {
+  const tail = `ORDER BY d.created_at, d.id${page ? ' LIMIT 51' : ''}`;
+  const values = [tenant, manager.userId];
+  return {
+    id,
+    label,
+    context: { tenantId: tenant, userId: manager.userId, role: 'manager' },
+    rls: () => ({
+      text: `SELECT ${DEAL_COLUMNS} FROM sales.deals d
+              WHERE d.tenant_id = $1 AND ${managerScopeCondition('d.owner_id', '$1', '$2', page ? 'page' : 'all')}
+              ${tail}`,
+      values,
+    }),
+    explicit: () => ({
+      text: `SELECT ${DEAL_COLUMNS} FROM sales.deals d
+               JOIN sales.team_closure c
+                 ON c.tenant_id = d.tenant_id AND c.descendant_id = d.owner_id
+              WHERE d.tenant_id = $1 AND c.ancestor_id = $2
+              ${tail}`,
+      values,
+    }),
+  };
+}
