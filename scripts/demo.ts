@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { ConsoleLogger } from '@nestjs/common';
 import { Client } from 'pg';
 import { prepareDatabase, redact, startPostgres } from '@app/dev-postgres';
 import { DEMO_TENANTS, jwtSecretFromEnv, DEV_JWT_SECRET } from '@app/demo-kit';
@@ -20,6 +21,25 @@ async function seedTenants(owner: Client): Promise<void> {
       `INSERT INTO tenancy.tenants (id, slug, name, status) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING`,
       [t.id, t.slug, t.name, t.status],
     );
+  }
+}
+
+/**
+ * Nest's console logger (errors and warnings), minus one false alarm. @nestjs/typeorm keeps one
+ * process-wide list of data source names and warns when a second application in the same process
+ * registers "default" again. The demo runs both apps in one process on purpose; each has its own
+ * Nest container and its own DataSource, so nothing is overridden. Any other warning goes through.
+ */
+class DemoLogger extends ConsoleLogger {
+  constructor() {
+    super({ logLevels: ['error', 'warn'] });
+  }
+
+  override warn(message: unknown, ...rest: unknown[]): void {
+    const duplicateDefault =
+      rest.at(-1) === 'DataSourceNameRegistry' &&
+      String(message).startsWith('A data source with the default name is already registered');
+    if (!duplicateDefault) super.warn(message, ...rest);
   }
 }
 
@@ -50,13 +70,13 @@ async function main(): Promise<void> {
     platformDatabaseUrl: db.platformUrl,
     sla: slaScheduleFromEnv(),
     jwtSecret,
-    logger: ['error', 'warn'],
+    logger: new DemoLogger(),
   });
   await support.listen(supportPort);
   const sales = await createSalesApp({
     databaseUrl: db.appUrl,
     jwtSecret,
-    logger: ['error', 'warn'],
+    logger: new DemoLogger(),
   });
   await sales.listen(salesPort);
 

@@ -1,3 +1,4 @@
+import { LoggerService, LogLevel } from '@nestjs/common';
 /** Everything the sales-api needs to run; built from the environment by main.ts, or by tests. */
 export interface SalesApiConfig {
   /** Connection string of the application role (never the owner or a superuser). */
@@ -16,8 +17,8 @@ export interface SalesApiConfig {
   preparedSettings?: boolean;
   /** Tenant status cache in ms (how long a suspension takes to apply). Default: the library's (10 s). */
   tenantStatusTtlMs?: number;
-  /** Nest logger levels; `false` silences it. Default: Nest's. */
-  logger?: false | ('log' | 'error' | 'warn' | 'debug' | 'verbose' | 'fatal')[];
+  /** Nest's logger: levels, a logger of your own, or `false` to silence it. Default: Nest's. */
+  logger?: LoggerService | LogLevel[] | false;
 }
 
 /** The roles sales-api tokens may carry. */

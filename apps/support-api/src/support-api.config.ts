@@ -1,3 +1,4 @@
+import { LoggerService, LogLevel } from '@nestjs/common';
 import { SlaSchedule } from './sla/sla-schedule';
 
 /** Everything the support-api needs to run; built from the environment by main.ts, or by tests. */
@@ -28,8 +29,8 @@ export interface SupportApiConfig {
    * `false` to schedule nothing. Default: every 60 s, tickets open for more than 24 h.
    */
   sla?: Partial<SlaSchedule> | false;
-  /** Nest logger levels; `false` silences it. Default: Nest's. */
-  logger?: false | ('log' | 'error' | 'warn' | 'debug' | 'verbose' | 'fatal')[];
+  /** Nest's logger: levels, a logger of your own, or `false` to silence it. Default: Nest's. */
+  logger?: LoggerService | LogLevel[] | false;
 }
 
 /** The roles support-api tokens may carry. */
