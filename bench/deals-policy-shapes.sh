@@ -24,7 +24,7 @@
 #             token's role), each with only its own policy: a rep's owner_id = me, a manager's
 #             array, an admin's nothing beyond the tenant guard. Not something the library does.
 #   by hand   no RLS, the visibility written into the query (the benchmark baseline's shape).
-# Needs psql.
+# Needs psql, and the repository's node_modules (the manager scope comes from sales-api's own code).
 set -euo pipefail
 url="${1:?usage: bash bench/deals-policy-shapes.sh <url of a kept bench database>}"
 export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
@@ -105,14 +105,25 @@ page() {
 }
 report() { echo "SELECT d.stage, count(*), sum(d.amount) FROM sales.deals d WHERE d.tenant_id = '$tenant' $1 GROUP BY d.stage"; }
 
+# A manager's subtree exactly as sales-api writes it (managerScopeCondition in
+# apps/sales-api/src/deals/deal-scope.ts: IN (SELECT ...) for a page, = ANY (ARRAY(...)) for a
+# report), with :tenant and :manager left to fill in.
+manager_scope() {
+  (cd "$(dirname "$0")/.." && npx ts-node -T -r tsconfig-paths/register -e \
+    "process.stdout.write(require('./apps/sales-api/src/deals/deal-scope').managerScopeCondition('d.owner_id', ':tenant', ':manager', '$1'))")
+}
+manager_page=$(manager_scope page)
+manager_all=$(manager_scope all)
+
 # The caller's scope as sales-api names it in its deals queries (callerDealsQuery): <user> <role>
-# <page|all>; a manager's subtree as IN (SELECT ...) for a page, = ANY (ARRAY(...)) for a report.
+# <page|all>.
 scope() {
-  local subtree="SELECT c.descendant_id FROM sales.team_closure c
-                  WHERE c.tenant_id = '$tenant' AND c.ancestor_id = '$1'"
+  local s
   case $2 in
-    manager) [[ $3 == page ]] && echo "AND d.owner_id IN ($subtree)" ||
-      echo "AND d.owner_id = ANY (ARRAY($subtree))" ;;
+    manager)
+      [[ $3 == page ]] && s=$manager_page || s=$manager_all
+      s=${s//:tenant/\'$tenant\'}
+      echo "AND ${s//:manager/\'$1\'}" ;;
     rep) echo "AND d.owner_id = '$1'" ;;
     *) echo "" ;;
   esac
