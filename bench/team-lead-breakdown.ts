@@ -22,7 +22,7 @@ import { defaultRoles, withCredentials } from '@app/dev-postgres';
 import { currentTenantWhenExpression } from '@app/tenancy';
 import { ROLE, USER } from '../migrations/1764000002000-SalesSchema';
 import { salesTree } from './lib/data';
-import { compareQueries, DbQueryPair } from './lib/db-level';
+import { compareQueries, DbQueryPair, open } from './lib/db-level';
 import { hierarchyPair } from './lib/hierarchy-pair';
 import { BENCH_TENANTS, tenantId } from './lib/ids';
 import { FULL_SIZES } from './lib/options';
@@ -35,6 +35,8 @@ interface Variant {
   label: string;
   /** Statements run as the superuser, in one committed transaction, before measuring. */
   install: string[];
+  /** Statements run one by one after the policies are put back (VACUUM cannot run in a transaction). */
+  cleanup?: string[];
 }
 
 /** The deals policy the variant puts in place of the migrated deals_visible_owner. */
@@ -131,6 +133,10 @@ const VARIANTS: Variant[] = [
       `ANALYZE sales.deals`,
       ...visibleOwner(roleCase(`${USER} = ANY (owner_ancestors)`)),
     ],
+    cleanup: [
+      `ALTER TABLE sales.deals DROP COLUMN IF EXISTS owner_ancestors`,
+      `VACUUM (FULL, ANALYZE) sales.deals`,
+    ],
   },
 ];
 
@@ -157,10 +163,21 @@ async function policyState(c: Client): Promise<{ create: string[]; rls: string[]
   return { create: policies.rows.map((r) => r.sql), rls: rls.rows.map((r) => r.sql) };
 }
 
-/** Puts the policies of `state` back: drops every policy of the two tables and recreates them. */
-async function restore(c: Client, state: { create: string[]; rls: string[] }): Promise<void> {
+/** Runs `work` in a transaction on `c`: committed if it returns, rolled back if it throws. */
+async function inTransaction(c: Client, work: () => Promise<void>): Promise<void> {
   await c.query('BEGIN');
   try {
+    await work();
+    await c.query('COMMIT');
+  } catch (error) {
+    await c.query('ROLLBACK');
+    throw error;
+  }
+}
+
+/** Puts the policies of `state` back: drops every policy of the two tables and recreates them. */
+async function restore(c: Client, state: { create: string[]; rls: string[] }): Promise<void> {
+  await inTransaction(c, async () => {
     const current = await c.query<{ policyname: string; tablename: string }>(
       `SELECT policyname, tablename FROM pg_policies WHERE schemaname = 'sales' AND tablename = ANY ($1)`,
       [TABLES],
@@ -169,22 +186,7 @@ async function restore(c: Client, state: { create: string[]; rls: string[] }): P
       await c.query(`DROP POLICY ${c.escapeIdentifier(p.policyname)} ON sales.${p.tablename}`);
     }
     for (const sql of [...state.create, ...state.rls]) await c.query(sql);
-    await c.query('COMMIT');
-  } catch (error) {
-    await c.query('ROLLBACK');
-    throw error;
-  }
-}
-
-async function install(c: Client, statements: string[]): Promise<void> {
-  await c.query('BEGIN');
-  try {
-    for (const sql of statements) await c.query(sql);
-    await c.query('COMMIT');
-  } catch (error) {
-    await c.query('ROLLBACK');
-    throw error;
-  }
+  });
 }
 
 interface ExplainMedians {
@@ -199,23 +201,9 @@ async function explainMedians(
   pair: DbQueryPair,
   runs: number,
 ): Promise<{ rls: ExplainMedians; explicit: ExplainMedians }> {
-  const app = new Client({ connectionString: appUrl, application_name: 'bench-breakdown' });
-  const base = new Client({ connectionString: baseUrl, application_name: 'bench-breakdown' });
-  await app.connect();
-  await base.connect();
+  const app = await open(appUrl, pair.context);
+  const base = await open(baseUrl);
   try {
-    await app.query('BEGIN');
-    await app.query(
-      'SELECT set_config($1, $2, true), set_config($3, $4, true), set_config($5, $6, true)',
-      [
-        'app.tenant_id',
-        pair.context.tenantId,
-        'app.user_id',
-        pair.context.userId,
-        'app.role',
-        pair.context.role,
-      ],
-    );
     const samples = {
       rls: { planning: [] as number[], execution: [] as number[] },
       explicit: { planning: [] as number[], execution: [] as number[] },
@@ -304,7 +292,9 @@ async function main(): Promise<void> {
     for (const variant of VARIANTS) {
       log(`${variant.id}: ${variant.label}`);
       try {
-        await install(admin, variant.install);
+        await inTransaction(admin, async () => {
+          for (const sql of variant.install) await admin.query(sql);
+        });
         const compared = await compareQueries(
           appUrl,
           baseUrl,
@@ -327,10 +317,7 @@ async function main(): Promise<void> {
         table.push(`| ${variant.label} | ${cells.join(' | ')} |`);
       } finally {
         await restore(admin, found);
-        if (variant.install.some((sql) => sql.includes('ADD COLUMN owner_ancestors'))) {
-          await admin.query(`ALTER TABLE sales.deals DROP COLUMN IF EXISTS owner_ancestors`);
-          await admin.query(`VACUUM (FULL, ANALYZE) sales.deals`);
-        }
+        for (const sql of variant.cleanup ?? []) await admin.query(sql);
       }
     }
     const after = await policyState(admin);

@@ -31,7 +31,11 @@ export interface DbQueryResult {
 
 const SET = 'SELECT set_config($1, $2, true), set_config($3, $4, true), set_config($5, $6, true)';
 
-async function open(url: string, context?: DbQueryPair['context']): Promise<Client> {
+/**
+ * A connection as the database-level comparison uses it: inside a transaction, with the settings of
+ * `context` written once (the RLS side), or none (the explicit side).
+ */
+export async function open(url: string, context?: DbQueryPair['context']): Promise<Client> {
   const c = new Client({ connectionString: url, application_name: 'bench-db-level' });
   await c.connect();
   await c.query('BEGIN');
