@@ -2,6 +2,8 @@ import { INestApplication } from '@nestjs/common';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { socketWritesDuring, StatementCounter } from '../support/statement-counter';
+import { TenantTransactionClosedError } from '@app/tenancy';
+import { lateResults } from './fixtures/notes.app';
 import { get, notesSetup, notesTenant, NotesTenant, post } from './fixtures/notes.harness';
 
 /** One pooled connection shared by all requests: nothing one request set survives into the next. */
@@ -67,6 +69,29 @@ for (const { name, pipeline, preparedSettings } of MODES) {
       } finally {
         counter.uninstall();
       }
+    });
+
+    it("a statement still on its way to pg when the handler returns runs in its own transaction, not the next tenant's", async () => {
+      // A's statement waits 100 ms in a BeforeQuery subscriber; B queues for the only connection.
+      const resA = post(app, '/notes/in-flight-at-return', a.token)
+        .expect(201)
+        .then((r) => r);
+      await new Promise((r) => setTimeout(r, 20));
+      const settingsB = await get(app, '/notes/settings', b.token).expect(200);
+      await resA;
+      expect(await lateResults.get(a.id)).toEqual({ tenantId: a.id });
+      expect(settingsB.body.tenantId).toBe(b.id);
+    });
+
+    it('a first statement sent after the handler returned is refused and takes no connection', async () => {
+      await post(app, '/notes/first-statement-after-return', a.token).expect(201);
+      expect(await lateResults.get(a.id)).toBeInstanceOf(TenantTransactionClosedError);
+      // The only connection is back in the pool (checked first: a leak would hang the request)
+      // and serves the next tenant.
+      const pool = (ds.driver as unknown as { master: { totalCount: number; idleCount: number } })
+        .master;
+      expect({ total: pool.totalCount, idle: pool.idleCount }).toEqual({ total: 1, idle: 1 });
+      expect((await get(app, '/notes/raw', b.token).expect(200)).body).toEqual(['b-one']);
     });
 
     it("a tenant's read-only COMMIT reaches PostgreSQL before the next tenant's BEGIN on the connection", async () => {

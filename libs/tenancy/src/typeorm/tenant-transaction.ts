@@ -36,6 +36,11 @@ interface ScopedRunner extends QueryRunner {
 
 /** Statements issued while the scope's transaction begins skip the begin gate (they ARE the begin). */
 const beginning = new AsyncLocalStorage<TenantTransaction>();
+/**
+ * Statements sent from inside the scope's own work pass its closed check: TypeORM's START
+ * TRANSACTION, SAVEPOINT and the settings within an admitted statement, its ROLLBACK at the end.
+ */
+const own = new AsyncLocalStorage<TenantTransaction>();
 const logger = new Logger('Tenancy');
 const ISOLATION = new Set([
   'READ UNCOMMITTED',
@@ -78,6 +83,8 @@ export class TenantTransaction {
   private pipelined = false;
   private wrote = false;
   private ended = false;
+  /** Statements admitted and not yet settled: the scope's end waits for them. */
+  private readonly inFlight = new Set<Promise<unknown>>();
   private original!: {
     query: QueryRunner['query'];
     stream: QueryRunner['stream'];
@@ -121,6 +128,13 @@ export class TenantTransaction {
     this.ended = true;
     const r = this.runner;
     if (!r) return;
+    // A statement admitted before the end may still be on its way to pg (TypeORM awaits its
+    // BeforeQuery subscribers first): it must reach this connection before COMMIT and release.
+    while (this.inFlight.size) await Promise.allSettled(this.inFlight);
+    return own.run(this, () => this.end(r, action));
+  }
+
+  private async end(r: ScopedRunner, action: 'commit' | 'rollback'): Promise<void> {
     let error: Error | undefined;
     let broken = false;
     try {
@@ -201,6 +215,21 @@ export class TenantTransaction {
     return this.original.release.call(r);
   }
 
+  /**
+   * Runs a statement of the scope, or refuses it once the scope has ended: a statement sent then
+   * would open a connection nobody releases, or run on one already handed to the next request.
+   */
+  private admit<T>(statement: () => Promise<T>): Promise<T> {
+    if (this.ended && own.getStore() !== this) {
+      return Promise.reject(new TenantTransactionClosedError());
+    }
+    const running = own.run(this, statement);
+    const settled = () => void this.inFlight.delete(running);
+    this.inFlight.add(running);
+    running.then(settled, settled);
+    return running;
+  }
+
   private gate(): Promise<void> {
     if (beginning.getStore() === this) return Promise.resolve();
     return (this.queued ??= this.begin());
@@ -246,31 +275,34 @@ export class TenantTransaction {
     };
     const o = this.original;
     r.data = { ...(r.data ?? {}), [RUNNER_CONTEXT]: this.context };
-    r.query = (async (sql: string, parameters?: unknown[], structured?: boolean) => {
-      await this.gate();
-      if (r.isReleased) throw new TenantConnectionLostError();
-      if (!this.wrote && beginning.getStore() !== this)
-        this.wrote = !PLAIN_READ.test(sql) || WRITES.test(sql);
-      if (this.pipelined) holdWritesUntilNextTick(r.databaseConnection);
-      return (o.query as AnyQuery).call(r, sql, parameters, structured);
-    }) as QueryRunner['query'];
-    r.stream = async (...args: Parameters<QueryRunner['stream']>) => {
-      await this.gate();
-      if (r.isReleased) throw new TenantConnectionLostError();
-      if (this.pipelined) {
-        throw new TenancyError(
-          'streams are not supported on a pipelined connection (pg refuses cursors in pipeline mode): use a data source without extra.pipeline for streaming',
-        );
-      }
-      return o.stream.apply(r, args);
-    };
-    r.startTransaction = async (isolationLevel?: IsolationLevel) => {
-      if (!this.queued && isolationLevel) this.isolationLevel = isolationLevel;
-      await this.gate();
-      if (beginning.getStore() === this) return;
-      this.wrote = true;
-      return o.start.call(r, isolationLevel);
-    };
+    r.query = ((sql: string, parameters?: unknown[], structured?: boolean) =>
+      this.admit(async () => {
+        await this.gate();
+        if (r.isReleased) throw new TenantConnectionLostError();
+        if (!this.wrote && beginning.getStore() !== this)
+          this.wrote = !PLAIN_READ.test(sql) || WRITES.test(sql);
+        if (this.pipelined) holdWritesUntilNextTick(r.databaseConnection);
+        return (o.query as AnyQuery).call(r, sql, parameters, structured);
+      })) as QueryRunner['query'];
+    r.stream = (...args: Parameters<QueryRunner['stream']>) =>
+      this.admit(async () => {
+        await this.gate();
+        if (r.isReleased) throw new TenantConnectionLostError();
+        if (this.pipelined) {
+          throw new TenancyError(
+            'streams are not supported on a pipelined connection (pg refuses cursors in pipeline mode): use a data source without extra.pipeline for streaming',
+          );
+        }
+        return o.stream.apply(r, args);
+      });
+    r.startTransaction = (isolationLevel?: IsolationLevel) =>
+      this.admit(async () => {
+        if (!this.queued && isolationLevel) this.isolationLevel = isolationLevel;
+        await this.gate();
+        if (beginning.getStore() === this) return;
+        this.wrote = true;
+        return o.start.call(r, isolationLevel);
+      });
     r.commitTransaction = async () => {
       if (r.transactionDepth <= 1) throw new TenantTransactionOwnershipError('commit');
       return o.commit.call(r);
