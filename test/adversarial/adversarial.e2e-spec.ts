@@ -247,7 +247,7 @@ for (const via of vias()) {
         ...extra,
       });
       const hs = (payload: object, secret = SECRET) =>
-        sign(payload, secret, { algorithm: 'HS256' });
+        sign({ exp: now() + 600, ...payload }, secret, { algorithm: 'HS256' });
       let suspended: string;
       beforeAll(async () => {
         suspended = await createTenant(owner, `adv-susp-${suffix()}`, 'suspended');
@@ -258,6 +258,7 @@ for (const via of vias()) {
         ['alg none', `${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims())}.`, 401],
         ['a wrong key', hs(claims(), 'not-the-secret-0123456789-0123456789-x'), 401],
         ['an expired token', hs(claims({ exp: now() - 10 })), 401],
+        ['a token without exp', sign(claims(), SECRET, { algorithm: 'HS256' }), 401],
         ['a token not yet valid', hs(claims({ nbf: now() + 600 })), 401],
         ['missing claims', hs({ sub: b.repId }), 401],
         ['a non-uuid tenant', hs(claims({ tenant_id: 'globex' })), 401],

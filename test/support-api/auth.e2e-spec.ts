@@ -81,7 +81,11 @@ describe('support-api authentication and roles', () => {
     ['garbage', () => 'not.a.jwt'],
     [
       'a non-uuid tenant',
-      () => sign({ tenant_id: 'acme', role: 'agent' }, JWT_SECRET, { subject: randomUUID() }),
+      () =>
+        sign({ tenant_id: 'acme', role: 'agent' }, JWT_SECRET, {
+          subject: randomUUID(),
+          expiresIn: '1h',
+        }),
     ],
   ])('refuses %s with 401', async (_, token) => {
     const res = await request(app.getHttpServer()).get('/tickets').set(auth(token()));

@@ -24,8 +24,9 @@ describe('TenancyModule: authentication fails closed', () => {
     role: 'member',
     ...extra,
   });
+  /** Signs HS256 with an `exp` 10 minutes ahead unless the payload sets its own. */
   const hs = (payload: object, secret = NOTES_SECRET) =>
-    sign(payload, secret, { algorithm: 'HS256' });
+    sign({ exp: now() + 600, ...payload }, secret, { algorithm: 'HS256' });
 
   beforeAll(async () => {
     ({ owner, app } = await notesSetup());
@@ -59,11 +60,17 @@ describe('TenancyModule: authentication fails closed', () => {
     ],
     [
       'an HS512 token (algorithm not accepted)',
-      () => sign(claims(), NOTES_SECRET, { algorithm: 'HS512' }),
+      () => sign({ exp: now() + 600, ...claims() }, NOTES_SECRET, { algorithm: 'HS512' }),
       401,
       'token algorithm not accepted',
     ],
     ['an expired token', () => hs(claims({ exp: now() - 60 })), 401, 'token expired'],
+    [
+      'a token without exp (it would never expire)',
+      () => sign(claims(), NOTES_SECRET, { algorithm: 'HS256' }),
+      401,
+      'token has no expiry (exp claim)',
+    ],
     ['a token not yet valid', () => hs(claims({ nbf: now() + 600 })), 401, 'token not yet valid'],
     [
       'a token without tenant_id',
@@ -100,6 +107,18 @@ describe('TenancyModule: authentication fails closed', () => {
       () => hs(claims({ role: `member'; DROP TABLE lib_test.notes; --` })),
       403,
       'token claim "role" must be one of: member, admin',
+    ],
+    [
+      'a token without role',
+      () => hs({ tenant_id: a.id, sub: a.userId }),
+      401,
+      'token claim "role" must be a string',
+    ],
+    [
+      'a non-string role claim',
+      () => hs(claims({ role: ['admin'] })),
+      401,
+      'token claim "role" must be a string',
     ],
     ['an oversize claim', () => hs(claims({ pad: 'x'.repeat(9000) })), 401, 'token too large'],
     [

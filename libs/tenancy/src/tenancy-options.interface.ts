@@ -21,6 +21,12 @@ export interface TenancyJwtOptions {
   audience?: string;
   /** Seconds of clock skew tolerated for `exp` and `nbf`. Default: `0`. */
   clockToleranceSeconds?: number;
+  /**
+   * Refuse tokens without an `exp` claim (401): such a token never expires, and a leaked one stays
+   * valid until the key changes. Set `false` only for issuers you control that cannot set one.
+   * Default: `true`.
+   */
+  requireExpiry?: boolean;
   /** Longest accepted Authorization header, in characters. Default: `8192`. */
   maxTokenLength?: number;
 }
@@ -104,7 +110,10 @@ export interface TenancyModuleExtras {
 /** Options after defaults are merged (once, in `resolveTenancyOptions`). */
 export interface ResolvedTenancyOptions {
   jwt: Required<
-    Pick<TenancyJwtOptions, 'algorithms' | 'clockToleranceSeconds' | 'maxTokenLength'>
+    Pick<
+      TenancyJwtOptions,
+      'algorithms' | 'clockToleranceSeconds' | 'maxTokenLength' | 'requireExpiry'
+    >
   > &
     TenancyJwtOptions & {
       /**

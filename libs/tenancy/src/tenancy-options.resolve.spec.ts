@@ -49,3 +49,27 @@ describe('resolveTenancyOptions: the JWT verification key', () => {
     );
   });
 });
+
+describe('resolveTenancyOptions: roles and expiry', () => {
+  it('refuses a configured role no token context could carry, at start-up', () => {
+    const jwt = { secret: SECRET };
+    expect(() => resolveTenancyOptions({ jwt, roles: ['agent', 'Sales Rep'] })).toThrow(
+      new TenancyConfigurationError(
+        'roles: "Sales Rep" is not a usable role name (1-64 letters, digits, "_", "-" or "." starting with a letter)',
+      ),
+    );
+    expect(resolveTenancyOptions({ jwt, roles: ['agent', 'sales.rep-2'] }).roles).toEqual([
+      'agent',
+      'sales.rep-2',
+    ]);
+  });
+
+  it('requires an exp claim unless told otherwise', () => {
+    const roles = ['agent'];
+    expect(resolveTenancyOptions({ jwt: { secret: SECRET }, roles }).jwt.requireExpiry).toBe(true);
+    expect(
+      resolveTenancyOptions({ jwt: { secret: SECRET, requireExpiry: false }, roles }).jwt
+        .requireExpiry,
+    ).toBe(false);
+  });
+});

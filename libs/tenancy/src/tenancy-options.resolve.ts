@@ -1,4 +1,5 @@
 import { createPublicKey, createSecretKey, KeyObject } from 'node:crypto';
+import { isRoleName, ROLE_FORM } from './context/tenant-context.validation';
 import { TenancyConfigurationError } from './errors/tenancy.error';
 import { settingLiteral } from './migrations/sql';
 import { DEFAULT_SETTING_NAMES } from './tenancy.constants';
@@ -25,10 +26,23 @@ export function resolveTenancyOptions(options: TenancyModuleOptions): ResolvedTe
   if (!options.roles?.length) {
     throw new TenancyConfigurationError('TenancyModule needs roles: the roles a token may carry');
   }
+  const badRole = options.roles.find((role) => !isRoleName(role));
+  if (badRole !== undefined) {
+    throw new TenancyConfigurationError(
+      `roles: ${JSON.stringify(badRole)} is not a usable role name (${ROLE_FORM})`,
+    );
+  }
   const settings = { ...DEFAULT_SETTING_NAMES, ...options.settings };
   Object.values(settings).forEach(settingLiteral);
   return {
-    jwt: { clockToleranceSeconds: 0, maxTokenLength: 8192, ...jwt, algorithms, key },
+    jwt: {
+      clockToleranceSeconds: 0,
+      maxTokenLength: 8192,
+      requireExpiry: true,
+      ...jwt,
+      algorithms,
+      key,
+    },
     roles: Object.freeze([...options.roles]),
     claims: { tenantId: 'tenant_id', userId: 'sub', role: 'role', ...options.claims },
     settings,

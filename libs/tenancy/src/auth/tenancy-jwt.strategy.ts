@@ -17,9 +17,10 @@ import { TenantStatusService } from './tenant-status.service';
 let instances = 0;
 
 /**
- * passport-jwt strategy: verifies signature, algorithm, expiry, not-before (and issuer/audience
- * when configured), then turns the claims into a TenantContext: uuids for tenant and user, a
- * configured role, and a tenant that exists (401) and is active (403). Each TenancyModule instance
+ * passport-jwt strategy: verifies signature, algorithm, expiry (required unless
+ * `jwt.requireExpiry: false`), not-before (and issuer/audience when configured), then turns the
+ * claims into a TenantContext: uuids for tenant and user (401), a string role (401) that is
+ * configured (403), and a tenant that exists (401) and is active (403). Each TenancyModule instance
  * registers its own strategy under a unique name, so two apps in one process never share a secret.
  */
 @Injectable()
@@ -69,11 +70,15 @@ export class TenancyJwtStrategy extends Strategy implements OnModuleDestroy {
     const tenantId = payload[claims.tenantId];
     const userId = payload[claims.userId];
     const role = payload[claims.role];
+    if (this.options.jwt.requireExpiry && typeof payload.exp !== 'number')
+      throw new UnauthorizedException('token has no expiry (exp claim)');
     if (!isUuid(tenantId))
       throw new UnauthorizedException(`token claim "${claims.tenantId}" must be a uuid`);
     if (!isUuid(userId))
       throw new UnauthorizedException(`token claim "${claims.userId}" must be a uuid`);
-    if (typeof role !== 'string' || !roles.includes(role)) {
+    if (typeof role !== 'string')
+      throw new UnauthorizedException(`token claim "${claims.role}" must be a string`);
+    if (!roles.includes(role)) {
       throw new ForbiddenException(
         `token claim "${claims.role}" must be one of: ${roles.join(', ')}`,
       );
