@@ -108,6 +108,19 @@ describe('TenantLifecycle and npm run tenants', () => {
     expect(tables.indexOf('sales.accounts')).toBeLessThan(tables.indexOf('sales.deals'));
   });
 
+  it('refuses a tenant column that is not a plain identifier and a batch size that could not fetch, when built', () => {
+    expect(
+      () => new TenantLifecycle(owner, { tenantColumn: 'tenant_id IS NOT NULL OR tenant_id' }),
+    ).toThrow(
+      '"tenant_id IS NOT NULL OR tenant_id" is not a safe SQL identifier: use lower-case letters, digits and underscores',
+    );
+    for (const batchSize of [0, -1, 1.5, Number.NaN]) {
+      expect(() => new TenantLifecycle(owner, { batchSize })).toThrow(
+        'batchSize must be a whole number from 1 to 1,000,000',
+      );
+    }
+  });
+
   it('creates a tenant, refuses a duplicate slug and a bad slug, and logs the operation', async () => {
     const slug = `life-${suffix()}`;
     const id = await lifecycle.create(slug, 'Life Inc');

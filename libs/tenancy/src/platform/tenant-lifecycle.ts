@@ -3,7 +3,7 @@ import {
   DEFAULT_TENANT_COLUMN,
   TenancySettingNames,
 } from '../tenancy.constants';
-import { TenancyError } from '../errors/tenancy.error';
+import { TenancyConfigurationError, TenancyError } from '../errors/tenancy.error';
 import { qualifiedTable, quoteIdent, rowsOf, SqlExecutor } from '../migrations/sql';
 
 /** A tenant in the registry. */
@@ -25,7 +25,7 @@ export interface TenantLifecycleOptions {
   settings?: Partial<TenancySettingNames>;
   /** Column that marks a tenant table. Default: `tenant_id`. */
   tenantColumn?: string;
-  /** Rows fetched per round trip while exporting. Default: `1000`. */
+  /** Rows fetched per round trip while exporting (1 to 1,000,000). Default: `1000`. */
   batchSize?: number;
   /** Called with every operation, for the platform's log. Default: none. */
   log?: (message: string) => void;
@@ -57,6 +57,11 @@ export class TenantLifecycle {
   ) {
     this.settings = { ...DEFAULT_SETTING_NAMES, ...options.settings };
     this.column = options.tenantColumn ?? DEFAULT_TENANT_COLUMN;
+    quoteIdent(this.column);
+    const batch = options.batchSize;
+    if (batch !== undefined && !(Number.isInteger(batch) && batch >= 1 && batch <= 1_000_000)) {
+      throw new TenancyConfigurationError('batchSize must be a whole number from 1 to 1,000,000');
+    }
   }
 
   /** Creates an active tenant; returns its id. */
@@ -192,9 +197,10 @@ export class TenantLifecycle {
       for (let pass = 0; pass < 2; pass++) {
         for (const table of tables) {
           const t = qualifiedTable(table.replace(/"/g, ''));
-          const res = (await this.db.query(`DELETE FROM ${t.sql} WHERE ${this.column} = $1`, [
-            tenant.id,
-          ])) as {
+          const res = (await this.db.query(
+            `DELETE FROM ${t.sql} WHERE ${quoteIdent(this.column)} = $1`,
+            [tenant.id],
+          )) as {
             rowCount?: number;
           };
           const deleted = Array.isArray(res) ? Number(res[1] ?? 0) : (res.rowCount ?? 0);
