@@ -31,6 +31,11 @@ const UNAVAILABLE = new Set([
   '08004',
 ]);
 const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
+/**
+ * A value PostgreSQL cannot take: malformed (22P02), out of range (22003, 22008), a date/time it
+ * cannot read (22007), a NUL or unencodable character in text (22021, 22P05), a failed CHECK (23514).
+ */
+const INVALID_VALUE = new Set(['22P02', '22003', '22007', '22008', '22021', '22P05', '23514']);
 
 interface ErrorBody {
   statusCode: number;
@@ -106,7 +111,8 @@ export class TenancyExceptionFilter implements ExceptionFilter {
     if (code === '23505') return body(409, 'conflict with an existing row');
     if (code === '40001' || code === '40P01')
       return body(409, 'concurrent update conflict, retry the request');
-    if (code === '22P02' || code === '22003' || code === '23514') return body(400, 'invalid value');
+    if (code === '23503') return body(409, 'a row this one refers to does not exist');
+    if (code && INVALID_VALUE.has(code)) return body(400, 'invalid value');
     if ((code && (UNAVAILABLE.has(code) || NETWORK.has(code))) || isConnectionLoss(exception)) {
       return body(503, 'database unavailable, retry the request');
     }
