@@ -6,6 +6,7 @@ import { PlatformRole1764000004000 } from './1764000004000-PlatformRole';
 import { DealsKeysetPages1764000005000 } from './1764000005000-DealsKeysetPages';
 import { DealsVisibleOwnersOnce1764000006000 } from './1764000006000-DealsVisibleOwnersOnce';
 import { SalesPoliciesThePlannerCanCount1764000007000 } from './1764000007000-SalesPoliciesThePlannerCanCount';
+import { AuditLogAdminsOnly1764000008000 } from './1764000008000-AuditLogAdminsOnly';
 
 /** Every migration of the shared database, in order. New migrations are appended here. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   DealsKeysetPages1764000005000,
   DealsVisibleOwnersOnce1764000006000,
   SalesPoliciesThePlannerCanCount1764000007000,
+  AuditLogAdminsOnly1764000008000,
 ];

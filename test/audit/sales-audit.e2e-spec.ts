@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AuditEntry } from '@app/tenancy';
-import { createTenant } from '../support/db';
+import { connect, createTenant, inTenant } from '../support/db';
 import { call, SalesHarness, salesSetup, tokenFor } from '../sales-api/support/sales-harness';
 import { auditEntries, changedColumns, getAudit, ms, requestId } from './audit.fixture';
 
@@ -181,6 +181,27 @@ describe('sales-api audit trail (GET /audit)', () => {
       message: 'requires role: admin',
       error: 'Forbidden',
     });
+  });
+
+  it('by policy, only an admin reads the entries: a rep or manager querying the table directly gets none', async () => {
+    const app = await connect('app');
+    try {
+      const count = (role: string) =>
+        inTenant(
+          app,
+          tenantId,
+          async () =>
+            (await app.query('SELECT count(*)::int AS n FROM tenancy.audit_log')).rows[0]
+              .n as number,
+          { userId: user[role === 'admin' ? 'ada' : role === 'manager' ? 'max' : 'rita'], role },
+        );
+      expect(await count('admin')).toBe(entries.length);
+      expect(await count('manager')).toBe(0);
+      expect(await count('rep')).toBe(0);
+      expect(await count('')).toBe(0);
+    } finally {
+      await app.end();
+    }
   });
 
   it("another tenant's admin sees none of these entries", async () => {

@@ -203,7 +203,8 @@ describe('support-api audit trail (GET /audit)', () => {
       let inside: unknown[] = [];
       await expect(
         context.run(
-          { tenantId: a.id, userId: a.agentId, role: 'agent', requestId: rid },
+          // An admin: only admins read the audit log (policy of migration 1764000008000).
+          { tenantId: a.id, userId: a.adminId, role: 'admin', requestId: rid },
           async () => {
             await db.query(
               `INSERT INTO support.tickets (tenant_id, id, subject, requester_id) VALUES ($1, $2, 'doomed', $3)`,

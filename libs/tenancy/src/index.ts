@@ -37,6 +37,7 @@ export {
   dropAuditLog,
   enableAuditTrail,
   disableAuditTrail,
+  setAuditLogReaders,
 } from './migrations/audit.migration-helpers';
 export type { AuditLogOptions, AuditTrailOptions } from './migrations/audit.migration-helpers';
 export { AuditLogService } from './audit/audit-log.service';

@@ -4,7 +4,10 @@ import {
   DEFAULT_TENANT_COLUMN,
   TenancySettingNames,
 } from '../tenancy.constants';
+import { isRoleName, ROLE_FORM } from '../context/tenant-context.validation';
+import { TenancyConfigurationError } from '../errors/tenancy.error';
 import { enableTenantRls } from './rls.migration-helpers';
+import { currentTenantWhenExpression } from './setting-expression';
 import { qualifiedTable, quoteIdent, rowsOf, settingLiteral, SqlExecutor } from './sql';
 
 /** Options of {@link createAuditLog}. */
@@ -13,6 +16,13 @@ export interface AuditLogOptions {
   appRole?: string;
   /** Setting names the trigger reads for actor, role and request id. Default: the library's. */
   settings?: Partial<TenancySettingNames>;
+  /**
+   * Roles (the role setting) that may read their tenant's entries; the policy refuses every other
+   * role, whatever route or query asks. Entries hold the old and new values of every audited row,
+   * including rows a role may not read in its own table, so name the roles that may see them all.
+   * Default: every role of the tenant (then only the app's routes restrict reading).
+   */
+  readerRoles?: string[];
 }
 
 /** Options of {@link enableAuditTrail}. */
@@ -57,6 +67,7 @@ export async function createAuditLog(
     tenantSetting: s.tenantId,
     privileges: ['SELECT'],
   });
+  if (options.readerRoles) await setAuditLogReaders(db, options.readerRoles, options.settings);
   await db.query(`
     CREATE FUNCTION tenancy.audit_row() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
@@ -95,6 +106,47 @@ export async function createAuditLog(
     END
     $fn$`);
   await db.query(`REVOKE ALL ON FUNCTION tenancy.audit_row() FROM PUBLIC`);
+}
+
+/**
+ * Sets which roles read `tenancy.audit_log` (see {@link AuditLogOptions.readerRoles}) on an audit log
+ * {@link createAuditLog} made: `undefined` lets every role of the tenant read it again. Inside the
+ * tenant, the trigger (as the owner) still inserts and the owner or platform still deletes (a
+ * tenant's deletion); nobody updates an entry once readers are set. The tenant guard stays.
+ */
+export async function setAuditLogReaders(
+  db: SqlExecutor,
+  readerRoles: string[] | undefined,
+  settings: Partial<TenancySettingNames> = {},
+): Promise<void> {
+  const s = { ...DEFAULT_SETTING_NAMES, ...settings };
+  for (const policy of ['tenant_allow', 'audit_read', 'audit_insert', 'audit_delete']) {
+    await db.query(`DROP POLICY IF EXISTS ${policy} ON tenancy.audit_log`);
+  }
+  if (readerRoles === undefined) {
+    await db.query(
+      `CREATE POLICY tenant_allow ON tenancy.audit_log AS PERMISSIVE FOR ALL TO PUBLIC USING (true) WITH CHECK (true)`,
+    );
+    return;
+  }
+  const bad = readerRoles.find((role) => !isRoleName(role));
+  if (!readerRoles.length || bad !== undefined) {
+    throw new TenancyConfigurationError(
+      `readerRoles must list roles of ${ROLE_FORM}${bad === undefined ? '' : `: ${JSON.stringify(bad)} is not one`}`,
+    );
+  }
+  const role = `NULLIF(current_setting(${settingLiteral(s.role)}, true), '')`;
+  const readers = `${role} IN (${readerRoles.map((r) => `'${r}'`).join(', ')})`;
+  await db.query(
+    `CREATE POLICY audit_read ON tenancy.audit_log AS PERMISSIVE FOR SELECT TO PUBLIC
+       USING (tenant_id = ${currentTenantWhenExpression(readers, s.tenantId)})`,
+  );
+  await db.query(
+    `CREATE POLICY audit_insert ON tenancy.audit_log AS PERMISSIVE FOR INSERT TO PUBLIC WITH CHECK (true)`,
+  );
+  await db.query(
+    `CREATE POLICY audit_delete ON tenancy.audit_log AS PERMISSIVE FOR DELETE TO PUBLIC USING (true)`,
+  );
 }
 
 /** Reverses {@link createAuditLog} (drop every audit trigger first, with {@link disableAuditTrail}). */
