@@ -99,6 +99,15 @@ describe('checkTenancyCatalog', () => {
       expect(await codesFor('v_invoker')).toEqual([]);
     });
 
+    it('reports a materialized view the app role can read, and not one it cannot', async () => {
+      await owner.query(
+        `CREATE MATERIALIZED VIEW ${schema}.mv_totals AS SELECT tenant_id, count(*) AS n FROM ${schema}.child_ok GROUP BY 1`,
+      );
+      expect(await codesFor('mv_totals')).toEqual([]);
+      await owner.query(`GRANT SELECT ON ${schema}.mv_totals TO app_user`);
+      expect(await codesFor('mv_totals')).toEqual(['MATERIALIZED_VIEW_READABLE']);
+    });
+
     describe('and an unsafe application role', () => {
       const role = `bad_app_${suffix()}`;
       afterAll(async () => {

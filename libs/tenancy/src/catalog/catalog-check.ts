@@ -10,6 +10,7 @@ export type CatalogFindingCode =
   | 'UNIQUE_WITHOUT_TENANT'
   | 'FOREIGN_KEY_WITHOUT_TENANT'
   | 'VIEW_NOT_SECURITY_INVOKER'
+  | 'MATERIALIZED_VIEW_READABLE'
   | 'APP_ROLE_MISSING'
   | 'APP_ROLE_SUPERUSER'
   | 'APP_ROLE_BYPASSRLS'
@@ -51,7 +52,8 @@ interface TableRow {
  * Inspects the PostgreSQL catalog and lists every way the schema could leak across tenants: tenant
  * tables (those with a `tenant_id` column) without ENABLE/FORCE RLS, a policy, or a tenant-led
  * primary key; unique constraints and foreign keys that omit `tenant_id`; views that are not
- * `security_invoker`; and an application role that is superuser, has BYPASSRLS, or owns (or can
+ * `security_invoker`; materialized views the application role can read (they hold rows copied
+ * with their owner's rights, and row-level security cannot apply to them); and an application role that is superuser, has BYPASSRLS, or owns (or can
  * become the owner of) a tenant table. Tables whose tenant column is nullable are shared tables:
  * their primary key may omit it. An empty result means the catalog passed.
  */
@@ -208,6 +210,27 @@ export async function checkTenancyCatalog(
       code: 'VIEW_NOT_SECURITY_INVOKER',
       relation: v.relation,
       message: `view ${v.relation} runs with its owner's rights and can bypass row-level security; ALTER VIEW ${v.relation} SET (security_invoker = true)`,
+    });
+  }
+
+  const materialized = rowsOf<{ relation: string }>(
+    await db.query(
+      `SELECT format('%s.%s', n.nspname, c.relname) AS relation
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind = 'm'
+          AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
+          AND ($1::text[] IS NULL OR n.nspname = ANY($1::text[]))
+          AND CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $2)
+                   THEN has_table_privilege($2, c.oid, 'SELECT') ELSE false END
+        ORDER BY 1`,
+      [schemas, appRole],
+    ),
+  ).filter((m) => !ignore.has(m.relation));
+  for (const m of materialized) {
+    findings.push({
+      code: 'MATERIALIZED_VIEW_READABLE',
+      relation: m.relation,
+      message: `materialized view ${m.relation} is readable by ${appRole}, and row-level security cannot apply to it: it shows every tenant's rows it was built from; REVOKE SELECT ON ${m.relation} FROM ${appRole} (read it through a security_invoker view or function that filters by tenant)`,
     });
   }
   return findings;
