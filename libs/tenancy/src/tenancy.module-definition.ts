@@ -18,6 +18,10 @@ function clsMiddleware(own?: ClsMiddlewareOptions): ClsMiddlewareOptions {
   return { mount: true, generateId: true, idGenerator: requestIdOf, saveReq: false, ...own };
 }
 
+/**
+ * Nest's configurable-module parts of TenancyModule; `TENANCY_MODULE_OPTIONS` is the injection
+ * token of the options as passed to `forRoot()` / `forRootAsync()` (before defaults are merged).
+ */
 export const {
   ConfigurableModuleClass,
   MODULE_OPTIONS_TOKEN: TENANCY_MODULE_OPTIONS,

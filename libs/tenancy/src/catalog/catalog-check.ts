@@ -18,6 +18,7 @@ export type CatalogFindingCode =
 
 /** One problem found by {@link checkTenancyCatalog}. */
 export interface CatalogFinding {
+  /** Which rule the catalog breaks (stable, for code that filters findings). */
   code: CatalogFindingCode;
   /** `schema.table` (or `schema.view`, or the constraint's table) the finding is about, if any. */
   relation?: string;

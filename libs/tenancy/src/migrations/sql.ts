@@ -55,5 +55,6 @@ export function rowsOf<T>(result: unknown): T[] {
 
 /** Anything that runs SQL with bind parameters: a TypeORM QueryRunner, DataSource or pg Client. */
 export interface SqlExecutor {
+  /** Runs one statement with bind parameters (`$1`...); resolves with the driver's result. */
   query(sql: string, parameters?: unknown[]): Promise<unknown>;
 }

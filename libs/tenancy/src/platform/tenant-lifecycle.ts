@@ -8,9 +8,13 @@ import { qualifiedTable, quoteIdent, rowsOf, SqlExecutor } from '../migrations/s
 
 /** A tenant in the registry. */
 export interface TenantRecord {
+  /** The tenant's uuid (the `tenant_id` of its rows). */
   id: string;
+  /** Unique, URL-safe handle: lower-case letters, digits and "-". */
   slug: string;
+  /** Display name. */
   name: string;
+  /** A suspended tenant's tokens are refused with 403. */
   status: 'active' | 'suspended';
 }
 
