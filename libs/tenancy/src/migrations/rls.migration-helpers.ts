@@ -142,7 +142,12 @@ export async function enableTenantRls(
   await grantAndIndex(db, t, o, o.privileges);
 }
 
-/** Reverses {@link enableTenantRls} (for a migration's `down()` when the table itself stays). */
+/**
+ * Reverses {@link enableTenantRls} (for a migration's `down()` when the table itself stays): drops
+ * its policies and the `<table>_<column>_idx` index, revokes every privilege of the app role on the
+ * table, and turns RLS off. PostgreSQL keeps no record of what existed before: an index of that name
+ * or grants the table had before `enableTenantRls` are removed too; re-create them after it.
+ */
 export async function disableTenantRls(
   db: SqlExecutor,
   table: string,
@@ -193,7 +198,7 @@ export async function enableSharedRls(
   await grantAndIndex(db, t, o, tenantRows ? o.privileges : ['SELECT']);
 }
 
-/** Reverses {@link enableSharedRls}. */
+/** Reverses {@link enableSharedRls}, removing as {@link disableTenantRls} does (same caveats). */
 export async function disableSharedRls(
   db: SqlExecutor,
   table: string,
