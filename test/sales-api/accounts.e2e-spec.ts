@@ -195,6 +195,7 @@ describe('sales-api: accounts', () => {
     it.each([
       ['a missing name', {}, 'name'],
       ['an empty name', { name: '' }, 'name'],
+      ['a blank name', { name: '   ' }, 'name'],
       ['a name that is no string', { name: 42 }, 'name'],
       ['a name over 200 characters', { name: 'x'.repeat(201) }, 'name'],
       ['a domain that is no domain', { name: 'x', domain: 'not a domain' }, 'domain'],

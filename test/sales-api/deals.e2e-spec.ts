@@ -407,22 +407,45 @@ describe('sales-api: deals', () => {
       for (const m of res.body.message) expect(m).toMatch(new RegExp(`^${param} `));
     });
 
-    it.each(['not-a-cursor', Buffer.from('2026-01-01|not-a-uuid').toString('base64url')])(
-      'GET /deals?cursor=%s (malformed) is 400',
-      async (cursor) => {
-        const res = await call(h.app, 'get', `/deals?cursor=${cursor}`, paged.token.ada).expect(
-          400,
-        );
-        expect(res.body).toEqual({
-          statusCode: 400,
-          message: 'cursor is malformed',
-          error: 'Bad Request',
-        });
-      },
-    );
+    it.each([
+      'not-a-cursor',
+      Buffer.from('2026-01-01|not-a-uuid').toString('base64url'),
+      ...[
+        '0000-01-01T00:00:00.000Z',
+        '-000001-01-01T00:00:00.000Z',
+        '+010000-01-01T00:00:00.000Z',
+      ].map((at) =>
+        Buffer.from(`${at}|0d000000-0000-4000-8000-000000000000`).toString('base64url'),
+      ),
+    ])('GET /deals?cursor=%s (malformed) is 400', async (cursor) => {
+      const res = await call(h.app, 'get', `/deals?cursor=${cursor}`, paged.token.ada).expect(400);
+      expect(res.body).toEqual({
+        statusCode: 400,
+        message: 'cursor is malformed',
+        error: 'Bad Request',
+      });
+    });
   });
 
   describe('PATCH /deals/:id', () => {
+    it('accepts amounts with two decimals on POST and PATCH and stores them exactly', async () => {
+      const created = await call(
+        h.app,
+        'post',
+        '/deals',
+        org.token.ada,
+        newDeal({ amount: 12.34 }),
+      ).expect(201);
+      expect(created.body.amount).toBe(12.34);
+      const res = await call(h.app, 'patch', `/deals/${created.body.id}`, org.token.ada, {
+        amount: 56.78,
+      }).expect(200);
+      expect(res.body.amount).toBe(56.78);
+      expect(
+        (await storedDeals(h.owner, org.tenantId)).find((d) => d.id === created.body.id)!.amount,
+      ).toBe('56.78');
+    });
+
     it('a rep changes title, amount and stage of their own deal: 200 with the new deal', async () => {
       const before = (await call(h.app, 'get', `/deals/${org.deal.d1}`, org.token.rita).expect(200))
         .body;
@@ -604,6 +627,7 @@ describe('sales-api: deals', () => {
       ['an accountId that is no uuid', { accountId: 'acme', title: 't', amount: 1 }, 'accountId'],
       ['a missing title', { amount: 1 }, 'title'],
       ['an empty title', { title: '', amount: 1 }, 'title'],
+      ['a blank title', { title: '   ', amount: 1 }, 'title'],
       ['a missing amount', { title: 't' }, 'amount'],
       ['a negative amount', { title: 't', amount: -0.01 }, 'amount'],
       ['an amount with 3 decimals', { title: 't', amount: 1.005 }, 'amount'],
@@ -624,7 +648,11 @@ describe('sales-api: deals', () => {
 
     it.each([
       ['an empty title', { title: '' }, 'title'],
+      ['a blank title', { title: '   ' }, 'title'],
+      ['a null title', { title: null }, 'title'],
       ['a negative amount', { amount: -1 }, 'amount'],
+      ['a null amount', { amount: null }, 'amount'],
+      ['a null stage', { stage: null }, 'stage'],
       ['an unknown stage', { stage: 'done' }, 'stage'],
       ['an ownerId field', { ownerId: randomUUID() }, 'ownerId'],
       ['an accountId field', { accountId: randomUUID() }, 'accountId'],
@@ -636,6 +664,27 @@ describe('sales-api: deals', () => {
       );
       expect(res.body.message.join(' ')).toContain(field);
     });
+
+    it.each([12.345, 0.0000001, 5e-324])(
+      'POST and PATCH /deals with amount %s (over 2 decimals) is 400 saying so',
+      async (amount) => {
+        const expected = {
+          statusCode: 400,
+          message: ['amount must be a number with at most 2 decimal places'],
+          error: 'Bad Request',
+        };
+        const created = await call(h.app, 'post', '/deals', org.token.ada, {
+          accountId: org.accounts.main,
+          title: 't',
+          amount,
+        }).expect(400);
+        expect(created.body).toEqual(expected);
+        const changed = await call(h.app, 'patch', `/deals/${org.deal.d10}`, org.token.ada, {
+          amount,
+        }).expect(400);
+        expect(changed.body).toEqual(expected);
+      },
+    );
 
     it.each(['get', 'patch', 'delete'] as const)(
       '%s /deals/:id with an id that is no uuid',

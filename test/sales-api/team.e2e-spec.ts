@@ -149,6 +149,7 @@ describe('sales-api: team members', () => {
     it.each([
       ['a missing name', { managerId: null }, 'name'],
       ['an empty name', { name: '', managerId: null }, 'name'],
+      ['a blank name', { name: '   ', managerId: null }, 'name'],
       ['a name over 200 characters', { name: 'x'.repeat(201), managerId: null }, 'name'],
       ['a missing managerId', { name: 'x' }, 'managerId'],
       ['a managerId that is no uuid', { name: 'x', managerId: 'boss' }, 'managerId'],

@@ -187,12 +187,25 @@ describe('support-api bad input', () => {
       ['garbage', 'not-a-cursor'],
       ['a cursor without an id', Buffer.from('2025-01-01T00:00:00.000Z').toString('base64url')],
       ['a bad date', Buffer.from(`yesterday|${UNKNOWN_ID}`).toString('base64url')],
+      [
+        'an impossible date',
+        Buffer.from(`2025-13-01T00:00:00.000Z|${UNKNOWN_ID}`).toString('base64url'),
+      ],
       ['a bad id', Buffer.from('2025-01-01T00:00:00.000Z|bob').toString('base64url')],
       [
         'extra parts',
         Buffer.from(`2025-01-01T00:00:00.000Z|${UNKNOWN_ID}|x`).toString('base64url'),
       ],
       ['an over-long cursor', 'a'.repeat(201)],
+      ['year 0000', Buffer.from(`0000-01-01T00:00:00.000Z|${UNKNOWN_ID}`).toString('base64url')],
+      [
+        'a negative year',
+        Buffer.from(`-000001-01-01T00:00:00.000Z|${UNKNOWN_ID}`).toString('base64url'),
+      ],
+      [
+        'a six-digit year',
+        Buffer.from(`+010000-01-01T00:00:00.000Z|${UNKNOWN_ID}`).toString('base64url'),
+      ],
     ])('refuses a malformed cursor (%s) with 400', async (_, cursor) => {
       const res = await as(app, tenant.agent).get(`/tickets?cursor=${cursor}`);
       expect(res.status).toBe(400);

@@ -270,6 +270,17 @@ describe('support-api tickets', () => {
       });
     });
 
+    it('returns and stores an upper-case assigneeId in lower case, as GET returns it', async () => {
+      const created = await as(app, tenant.agent).post('/tickets', { subject: 'Shouted' });
+      const res = await as(app, tenant.agent).patch(`/tickets/${created.body.id}`, {
+        assigneeId: tenant.adminId.toUpperCase(),
+      });
+      expect(res.status).toBe(200);
+      expect(res.body.assigneeId).toBe(tenant.adminId);
+      const fetched = await as(app, tenant.agent).get(`/tickets/${created.body.id}`);
+      expect(fetched.body).toEqual(res.body);
+    });
+
     it('unassigns with assigneeId null, for an admin too', async () => {
       const created = await as(app, tenant.agent).post('/tickets', { subject: 'Assigned' });
       await as(app, tenant.agent).patch(`/tickets/${created.body.id}`, {

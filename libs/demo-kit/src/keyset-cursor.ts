@@ -18,11 +18,20 @@ export function encodeKeysetCursor(cursor: KeysetCursor): string {
   return Buffer.from(`${cursor.createdAt.toISOString()}|${cursor.id}`).toString('base64url');
 }
 
+/**
+ * `Date#toISOString()` of an instant PostgreSQL can store: four-digit years from 0001 (the
+ * expanded `-000001`/`+010000` forms and year 0 are refused).
+ */
+const STORABLE_INSTANT = /^(?!0000)\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
 /** Decodes a cursor made by {@link encodeKeysetCursor}; anything else is a 400. */
 export function decodeKeysetCursor(value: string): KeysetCursor {
   const [at, id, ...rest] = Buffer.from(value, 'base64url').toString('utf8').split('|');
   const createdAt = new Date(at);
-  const canonical = !Number.isNaN(createdAt.getTime()) && createdAt.toISOString() === at;
+  const canonical =
+    STORABLE_INSTANT.test(at) &&
+    !Number.isNaN(createdAt.getTime()) &&
+    createdAt.toISOString() === at;
   if (rest.length || !canonical || !isUUID(id, 'all')) {
     throw new BadRequestException('cursor is malformed');
   }

@@ -1,11 +1,11 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsFQDN, IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsFQDN, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 
 /** Body of `POST /accounts`. */
 export class CreateAccountDto {
   @ApiProperty({ example: 'Initrode', maxLength: 200 })
   @IsString()
-  @IsNotEmpty()
+  @Matches(/\S/, { message: 'name must not be empty' })
   @MaxLength(200)
   name: string;
 

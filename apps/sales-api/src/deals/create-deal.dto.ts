@@ -1,15 +1,16 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import {
   IsIn,
-  IsNotEmpty,
   IsNumber,
   IsOptional,
   IsString,
   IsUUID,
+  Matches,
   Max,
   MaxLength,
   Min,
 } from 'class-validator';
+import { MaxDecimalPlaces } from '../common/max-decimal-places.decorator';
 import { DEAL_STAGES, DealStage } from './deal-stage';
 
 /** The largest amount numeric(14,2) holds. */
@@ -23,7 +24,7 @@ export class CreateDealDto {
 
   @ApiProperty({ example: 'Annual licence', maxLength: 200 })
   @IsString()
-  @IsNotEmpty()
+  @Matches(/\S/, { message: 'title must not be empty' })
   @MaxLength(200)
   title: string;
 
@@ -33,7 +34,8 @@ export class CreateDealDto {
     maximum: MAX_DEAL_AMOUNT,
     description: 'at most 2 decimals',
   })
-  @IsNumber({ allowNaN: false, allowInfinity: false, maxDecimalPlaces: 2 })
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @MaxDecimalPlaces(2)
   @Min(0)
   @Max(MAX_DEAL_AMOUNT)
   amount: number;

@@ -1,11 +1,11 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsNotEmpty, IsString, IsUUID, MaxLength, ValidateIf } from 'class-validator';
+import { IsString, IsUUID, Matches, MaxLength, ValidateIf } from 'class-validator';
 
 /** Body of `PUT /team/members/:userId`: the whole member; `managerId` is required, null at the top. */
 export class PutTeamMemberDto {
   @ApiProperty({ example: 'Rita Rep', maxLength: 200 })
   @IsString()
-  @IsNotEmpty()
+  @Matches(/\S/, { message: 'name must not be empty' })
   @MaxLength(200)
   name: string;
 

@@ -55,6 +55,7 @@ export class TicketsService {
   async update(id: string, dto: UpdateTicketDto): Promise<TicketResponse> {
     const ticket = await this.find(id);
     Object.assign(ticket, dto);
+    if (dto.assigneeId) ticket.assigneeId = dto.assigneeId.toLowerCase();
     return TicketResponse.from(await this.tickets.save(ticket));
   }
 

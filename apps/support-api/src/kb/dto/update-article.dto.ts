@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsString, Matches, MaxLength } from 'class-validator';
-import { ValidateIfPresent } from '../../common/validate-if-present.decorator';
+import { ValidateIfPresent } from '@app/demo-kit';
 
 /** Body of `PATCH /kb/articles/:id`: only the fields given change. */
 export class UpdateArticleDto {

@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, IsUUID, Matches, MaxLength } from 'class-validator';
-import { ValidateIfPresent } from '../../common/validate-if-present.decorator';
+import { ValidateIfPresent } from '@app/demo-kit';
 import { TICKET_PRIORITIES, TICKET_STATUSES, TicketPriority, TicketStatus } from '../ticket-values';
 
 /** Body of `PATCH /tickets/:id`: only the fields given change; `assigneeId: null` unassigns. */
