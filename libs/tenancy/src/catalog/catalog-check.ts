@@ -194,47 +194,60 @@ export async function checkTenancyCatalog(
     }
   }
 
-  const views = rowsOf<{ relation: string }>(
-    await db.query(
-      `SELECT format('%s.%s', n.nspname, c.relname) AS relation
-         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relkind = 'v'
-          AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
-          AND ($1::text[] IS NULL OR n.nspname = ANY($1::text[]))
-          AND NOT coalesce('security_invoker=true' = ANY(c.reloptions) OR 'security_invoker=on' = ANY(c.reloptions), false)
-        ORDER BY 1`,
-      [schemas],
-    ),
-  ).filter((v) => !ignore.has(v.relation));
-  for (const v of views) {
+  const views = await relations(
+    db,
+    'v',
+    `NOT coalesce('security_invoker=true' = ANY(c.reloptions) OR 'security_invoker=on' = ANY(c.reloptions), false)`,
+    [schemas],
+  );
+  for (const relation of views.filter((v) => !ignore.has(v))) {
     findings.push({
       code: 'VIEW_NOT_SECURITY_INVOKER',
-      relation: v.relation,
-      message: `view ${v.relation} runs with its owner's rights and can bypass row-level security; ALTER VIEW ${v.relation} SET (security_invoker = true)`,
+      relation,
+      message: `view ${relation} runs with its owner's rights and can bypass row-level security; ALTER VIEW ${relation} SET (security_invoker = true)`,
     });
   }
 
-  const materialized = rowsOf<{ relation: string }>(
-    await db.query(
-      `SELECT format('%s.%s', n.nspname, c.relname) AS relation
-         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relkind = 'm'
-          AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
-          AND ($1::text[] IS NULL OR n.nspname = ANY($1::text[]))
-          AND CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $2)
-                   THEN has_table_privilege($2, c.oid, 'SELECT') ELSE false END
-        ORDER BY 1`,
-      [schemas, appRole],
-    ),
-  ).filter((m) => !ignore.has(m.relation));
-  for (const m of materialized) {
+  const readable = await relations(
+    db,
+    'm',
+    `CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $2)
+          THEN has_table_privilege($2, c.oid, 'SELECT') ELSE false END`,
+    [schemas, appRole],
+  );
+  for (const relation of readable.filter((m) => !ignore.has(m))) {
     findings.push({
       code: 'MATERIALIZED_VIEW_READABLE',
-      relation: m.relation,
-      message: `materialized view ${m.relation} is readable by ${appRole}, and row-level security cannot apply to it: it shows every tenant's rows it was built from; REVOKE SELECT ON ${m.relation} FROM ${appRole} (read it through a security_invoker view or function that filters by tenant)`,
+      relation,
+      message: `materialized view ${relation} is readable by ${appRole}, and row-level security cannot apply to it: it shows every tenant's rows it was built from; REVOKE SELECT ON ${relation} FROM ${appRole} (read it through a security_invoker view or function that filters by tenant)`,
     });
   }
   return findings;
+}
+
+/**
+ * `schema.name` of the relations of one kind (`v` view, `m` materialized view) in the inspected
+ * schemas (`$1`, null for all) for which `condition` holds; `values` are its parameters from `$1`.
+ */
+async function relations(
+  db: SqlExecutor,
+  kind: 'v' | 'm',
+  condition: string,
+  values: unknown[],
+): Promise<string[]> {
+  const rows = rowsOf<{ relation: string }>(
+    await db.query(
+      `SELECT format('%s.%s', n.nspname, c.relname) AS relation
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind = '${kind}'
+          AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
+          AND ($1::text[] IS NULL OR n.nspname = ANY($1::text[]))
+          AND ${condition}
+        ORDER BY 1`,
+      values,
+    ),
+  );
+  return rows.map((r) => r.relation);
 }
 
 /** Formats findings one per line, for logs and the command line. */
