@@ -6,7 +6,11 @@ import {
   PlatformNotConfiguredError,
   TenantContextMissingError,
   TenantContextService,
+  TenantStatusService,
+  TenantSuspendedError,
+  UnknownTenantError,
 } from '@app/tenancy';
+import { createTenant } from '../support/db';
 import { testUrl } from '../support/test-env';
 import { createNotesApp } from './fixtures/notes.app';
 import { notesSetup, notesTenant, NotesTenant, storedTitles } from './fixtures/notes.harness';
@@ -91,6 +95,17 @@ describe('TenantContextService.run()', () => {
     expect(tenancy.current()).toBeUndefined();
     expect(() => tenancy.require()).toThrow(TenantContextMissingError);
     expect(await titles()).toEqual([]);
+  });
+
+  it("assertActive() lets an active tenant's job through and stops an unknown or suspended one", async () => {
+    const statuses = app.get(TenantStatusService);
+    const suspended = await createTenant(owner, 'run-suspended', 'suspended');
+    const unknown = '7a1e0f4e-0000-4000-8000-000000000000';
+    await expect(statuses.assertActive(a.id.toUpperCase())).resolves.toBeUndefined();
+    await expect(statuses.assertActive(suspended)).rejects.toEqual(
+      new TenantSuspendedError(suspended),
+    );
+    await expect(statuses.assertActive(unknown)).rejects.toEqual(new UnknownTenantError(unknown));
   });
 
   it('refuses a malformed context before any query', async () => {

@@ -3,6 +3,7 @@ import { RESOLVED_TENANCY_OPTIONS } from '../tenancy.providers';
 import { ResolvedTenancyOptions, TenantStatus } from '../tenancy-options.interface';
 import { TenancyRuntime } from '../tenancy.runtime';
 import { TenantContextService } from '../context/tenant-context.service';
+import { TenantSuspendedError, UnknownTenantError } from '../errors/tenancy-errors';
 
 const STATUS_READER = '00000000-0000-0000-0000-000000000000';
 
@@ -31,6 +32,17 @@ export class TenantStatusService {
       this.inflight.set(tenantId, pending);
     }
     return pending;
+  }
+
+  /**
+   * Throws unless the tenant exists and is active: {@link UnknownTenantError} or
+   * {@link TenantSuspendedError}. HTTP requests are checked by the JWT strategy; call this before a
+   * job's `run(context, fn)` so that a suspended tenant's queued work stops as its requests do.
+   */
+  async assertActive(tenantId: string): Promise<void> {
+    const status = await this.status(tenantId.toLowerCase());
+    if (!status) throw new UnknownTenantError(tenantId);
+    if (status !== 'active') throw new TenantSuspendedError(tenantId);
   }
 
   /** Forgets cached statuses (one tenant, or all): the next request looks them up again. */
