@@ -21,24 +21,51 @@ async function answers(url: string): Promise<boolean> {
   }
 }
 
+/** The demo's PostgreSQL server and how to let it go. */
+export interface DemoServer {
+  /** Superuser URL, database `postgres`. */
+  adminUrl: string;
+  /** Stops the embedded server if this process started it. */
+  close(): Promise<void>;
+}
+
 /**
- * The demo's database for command-line tools: on `DATABASE_URL` when set; otherwise on the demo's
- * embedded server, reusing it when `npm run demo` is running and starting it on its data otherwise.
+ * The demo's embedded server for command-line tools: the one `npm run demo` is running, else one
+ * started on the demo's data directory (`DEMO_DATA_DIR`, port `DEMO_PG_PORT`).
  */
-export async function openDemoDatabase(): Promise<DemoDatabase> {
-  const database = process.env.DEMO_DATABASE ?? 'tenancy_demo';
-  if (process.env.DATABASE_URL) {
-    return { db: await prepareDatabase(process.env.DATABASE_URL, database), close: async () => {} };
-  }
+export async function openDemoServer(): Promise<DemoServer> {
   const port = Number(process.env.DEMO_PG_PORT ?? 54329);
   const runningUrl = `postgres://postgres:postgres@127.0.0.1:${port}/postgres`;
-  if (await answers(runningUrl)) {
-    return { db: await prepareDatabase(runningUrl, database), close: async () => {} };
-  }
+  if (await answers(runningUrl)) return { adminUrl: runningUrl, close: async () => {} };
   const dataDir = resolve(process.env.DEMO_DATA_DIR ?? '.data/postgres');
   if (!existsSync(`${dataDir}/PG_VERSION`)) {
     throw new Error('no demo database yet: run `npm run demo` once (or set DATABASE_URL)');
   }
   const server = await startPostgres({ purpose: 'demo', dataDir, port });
-  return { db: await prepareDatabase(server.adminUrl, database), close: () => server.stop() };
+  return { adminUrl: server.adminUrl, close: () => server.stop() };
+}
+
+/** The name of the demo's database: `DEMO_DATABASE`, default `tenancy_demo`. */
+export function demoDatabaseName(): string {
+  return process.env.DEMO_DATABASE ?? 'tenancy_demo';
+}
+
+/**
+ * The demo's database for command-line tools: on `DATABASE_URL` when set; otherwise on the demo's
+ * embedded server (see {@link openDemoServer}), with its roles and database made sure of.
+ */
+export async function openDemoDatabase(): Promise<DemoDatabase> {
+  if (process.env.DATABASE_URL) {
+    return {
+      db: await prepareDatabase(process.env.DATABASE_URL, demoDatabaseName()),
+      close: async () => {},
+    };
+  }
+  const server = await openDemoServer();
+  try {
+    return { db: await prepareDatabase(server.adminUrl, demoDatabaseName()), close: server.close };
+  } catch (error) {
+    await server.close();
+    throw error;
+  }
 }

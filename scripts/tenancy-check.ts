@@ -1,8 +1,7 @@
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { Client } from 'pg';
 import { checkTenancyCatalog, formatCatalogFindings } from '@app/tenancy';
-import { RunningPostgres, startPostgres, withCredentials } from '@app/dev-postgres';
+import { withCredentials } from '@app/dev-postgres';
+import { DemoServer, demoDatabaseName, openDemoServer } from './demo-database';
 
 const USAGE =
   'usage: npm run tenancy:check -- [--url <postgres url of the database to check>] [--app-role app_user] [--schema s ...]';
@@ -15,24 +14,27 @@ function args(name: string): string[] {
 
 /**
  * Lists every way the database could leak across tenants (see checkTenancyCatalog) and exits 1 when
- * there is any. Checks --url, else DATABASE_URL, else the demo's embedded database.
+ * there is any. Checks --url, else DATABASE_URL, else the demo's database (on the server of a
+ * running `npm run demo`, or on its data directory).
  */
 async function main(): Promise<number> {
-  let server: RunningPostgres | undefined;
+  let server: DemoServer | undefined;
   let url = args('url')[0] ?? process.env.DATABASE_URL;
   if (!url) {
-    const dataDir = resolve(process.env.DEMO_DATA_DIR ?? '.data/postgres');
-    if (!existsSync(`${dataDir}/PG_VERSION`))
-      throw new Error(`no database to check: run npm run demo first, or pass --url\n${USAGE}`);
-    server = await startPostgres({
-      purpose: 'demo',
-      dataDir,
-      port: Number(process.env.DEMO_PG_PORT ?? 54329),
+    server = await openDemoServer().catch((error: Error) => {
+      throw new Error(`${error.message}\n${USAGE}`);
     });
-    url = withCredentials(server.adminUrl, {
-      database: process.env.DEMO_DATABASE ?? 'tenancy_demo',
-    });
+    url = withCredentials(server.adminUrl, { database: demoDatabaseName() });
   }
+  try {
+    return await check(url);
+  } finally {
+    await server?.close();
+  }
+}
+
+/** Runs the catalog check on the database at `url`; 1 when it finds anything. */
+async function check(url: string): Promise<number> {
   const client = new Client({ connectionString: url });
   await client.connect();
   try {
@@ -45,7 +47,6 @@ async function main(): Promise<number> {
     return findings.length ? 1 : 0;
   } finally {
     await client.end();
-    await server?.stop();
   }
 }
 
