@@ -1,5 +1,4 @@
-import { Client } from 'pg';
-import { defaultRoles, redact, withCredentials } from '@app/dev-postgres';
+import { defaultRoles, redact, withClient, withCredentials } from '@app/dev-postgres';
 import { MIGRATIONS } from '../migrations';
 import { migrateDown, migrateUp } from '../migrations/run-migrations';
 import { openDemoDatabase } from './demo-database';
@@ -13,16 +12,6 @@ Migrates --url, else DATABASE_URL, connecting as the owner role they name; else 
 function option(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1] : undefined;
-}
-
-async function withClient<T>(url: string, fn: (c: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
 }
 
 /** Refuses a superuser: the owner must own every object and is never a superuser. */

@@ -1,12 +1,12 @@
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Client } from 'pg';
 import {
   dropDatabase,
   prepareDatabase,
   PreparedDatabase,
   RunningPostgres,
   startPostgres,
+  withClient,
   withCredentials,
 } from '@app/dev-postgres';
 import { migrateUp } from '../../migrations/run-migrations';
@@ -49,16 +49,6 @@ export interface BenchDatabase extends PreparedDatabase {
   tickets: number;
 }
 
-async function withAdmin<T>(url: string, fn: (c: Client) => Promise<T>): Promise<T> {
-  const c = new Client({ connectionString: url });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
-
 /**
  * Creates the bench-only baseline role (idempotent) and grants it what the baseline app needs.
  *
@@ -68,7 +58,7 @@ async function withAdmin<T>(url: string, fn: (c: Client) => Promise<T>): Promise
  * INSERT is audited like the library's, with no statement of its own (a conservative baseline).
  */
 async function grantBaseline(adminUrl: string, database: string): Promise<void> {
-  await withAdmin(adminUrl, async (c) => {
+  await withClient(adminUrl, async (c) => {
     const exists = await c.query(`SELECT 1 FROM pg_roles WHERE rolname = $1`, [BASELINE_ROLE]);
     await c.query(
       `${exists.rowCount ? 'ALTER' : 'CREATE'} ROLE ${BASELINE_ROLE} LOGIN NOSUPERUSER BYPASSRLS PASSWORD '${BASELINE_PASSWORD}'`,
@@ -91,7 +81,7 @@ async function copyDatabase(
   to: string,
   owner: string,
 ): Promise<void> {
-  await withAdmin(server.adminUrl, async (c) => {
+  await withClient(server.adminUrl, async (c) => {
     const v = await c.query<{ v: string }>(`SHOW server_version_num`);
     const strategy = Number(v.rows[0].v) >= 150000 ? ' STRATEGY FILE_COPY' : '';
     await c.query(`CREATE DATABASE "${to}" TEMPLATE "${from}" OWNER "${owner}"${strategy}`);
@@ -143,7 +133,7 @@ export async function setUpEnvironment(
   const cleanup = async (keep: boolean) => {
     if (!keep) {
       for (const db of created) await dropDatabase(server.adminUrl, db).catch(() => undefined);
-      await withAdmin(server.adminUrl, async (c) => {
+      await withClient(server.adminUrl, async (c) => {
         const left = await c.query(`SELECT 1 FROM pg_database WHERE datname LIKE 'bench\\_%'`);
         if (!left.rowCount) {
           await c.query(`DROP OWNED BY ${BASELINE_ROLE}`).catch(() => undefined);
@@ -159,7 +149,7 @@ export async function setUpEnvironment(
     if (dataDir && !keep) rmSync(dataDir, { recursive: true, force: true });
   };
   try {
-    const serverVersion = await withAdmin(server.adminUrl, async (c) => {
+    const serverVersion = await withClient(server.adminUrl, async (c) => {
       const r = await c.query<{ v: string }>(`SELECT version() AS v`);
       return r.rows[0].v;
     });

@@ -44,7 +44,8 @@ export interface PreparedDatabase {
   roles: DatabaseRoles;
 }
 
-async function withClient<T>(url: string, fn: (c: Client) => Promise<T>): Promise<T> {
+/** Runs `fn` with a pg client connected to `url`, and closes it afterwards. */
+export async function withClient<T>(url: string, fn: (c: Client) => Promise<T>): Promise<T> {
   const client = new Client({ connectionString: url });
   await client.connect();
   try {
