@@ -7,7 +7,7 @@ import {
 import { isRoleName, ROLE_FORM } from '../context/tenant-context.validation';
 import { TenancyConfigurationError } from '../errors/tenancy.error';
 import { enableTenantRls } from './rls.migration-helpers';
-import { currentTenantWhenExpression } from './setting-expression';
+import { currentRoleExpression, currentTenantWhenExpression } from './setting-expression';
 import { qualifiedTable, quoteIdent, rowsOf, settingLiteral, SqlExecutor } from './sql';
 
 /** Options of {@link createAuditLog}. */
@@ -135,8 +135,7 @@ export async function setAuditLogReaders(
       `readerRoles must list roles of ${ROLE_FORM}${bad === undefined ? '' : `: ${JSON.stringify(bad)} is not one`}`,
     );
   }
-  const role = `NULLIF(current_setting(${settingLiteral(s.role)}, true), '')`;
-  const readers = `${role} IN (${readerRoles.map((r) => `'${r}'`).join(', ')})`;
+  const readers = `${currentRoleExpression(s.role)} IN (${readerRoles.map((r) => `'${r}'`).join(', ')})`;
   await db.query(
     `CREATE POLICY audit_read ON tenancy.audit_log AS PERMISSIVE FOR SELECT TO PUBLIC
        USING (tenant_id = ${currentTenantWhenExpression(readers, s.tenantId)})`,
