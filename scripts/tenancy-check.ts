@@ -1,6 +1,5 @@
-import { Client } from 'pg';
 import { checkTenancyCatalog, formatCatalogFindings } from '@app/tenancy';
-import { withCredentials } from '@app/dev-postgres';
+import { withClient, withCredentials } from '@app/dev-postgres';
 import { DemoServer, demoDatabaseName, openDemoServer } from './demo-database';
 
 const USAGE =
@@ -34,10 +33,8 @@ async function main(): Promise<number> {
 }
 
 /** Runs the catalog check on the database at `url`; 1 when it finds anything. */
-async function check(url: string): Promise<number> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
+function check(url: string): Promise<number> {
+  return withClient(url, async (client) => {
     const schemas = args('schema');
     const findings = await checkTenancyCatalog(client, {
       appRole: args('app-role')[0] ?? process.env.APP_DB_ROLE ?? 'app_user',
@@ -45,9 +42,7 @@ async function check(url: string): Promise<number> {
     });
     console.log(formatCatalogFindings(findings));
     return findings.length ? 1 : 0;
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 main().then(

@@ -1,6 +1,11 @@
-import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { dropDatabase, prepareDatabase, defaultRoles, PreparedDatabase } from '@app/dev-postgres';
+import {
+  defaultRoles,
+  dropDatabase,
+  prepareDatabase,
+  PreparedDatabase,
+  withClient,
+} from '@app/dev-postgres';
 import { migrateDown, migrateUp } from '../../migrations/run-migrations';
 import { ownerDataSourceOptions } from '../../migrations/data-source.options';
 import { MIGRATIONS } from '../../migrations';
@@ -103,10 +108,8 @@ const CATALOG: Record<string, string> = {
 /** Every catalog object by kind, each by its key. */
 type Catalog = Record<string, Map<string, Record<string, unknown>>>;
 
-async function catalogOf(adminUrl: string): Promise<Catalog> {
-  const client = new Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
+function catalogOf(adminUrl: string): Promise<Catalog> {
+  return withClient(adminUrl, async (client) => {
     const catalog: Catalog = {};
     for (const [kind, sql] of Object.entries(CATALOG)) {
       const rows = (await client.query<{ key: string }>(sql)).rows;
@@ -114,9 +117,7 @@ async function catalogOf(adminUrl: string): Promise<Catalog> {
       expect(catalog[kind].size).toBe(rows.length);
     }
     return catalog;
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 const show = (value: unknown) =>
@@ -193,20 +194,15 @@ describe('migrations', () => {
   const roles = { ...defaultRoles(), app: appRole };
   let db: PreparedDatabase;
 
-  const roleAttributes = async (role: string) => {
-    const admin = new Client({ connectionString: testUrl('serverAdminUrl') });
-    await admin.connect();
-    try {
+  const roleAttributes = (role: string) =>
+    withClient(testUrl('serverAdminUrl'), async (admin) => {
       const r = await admin.query(
         `SELECT rolcanlogin, rolsuper, rolbypassrls, rolcreaterole, rolcreatedb, rolinherit
            FROM pg_roles WHERE rolname = $1`,
         [role],
       );
       return r.rows;
-    } finally {
-      await admin.end();
-    }
-  };
+    });
 
   beforeAll(async () => {
     process.env.APP_DB_ROLE = appRole;
@@ -218,11 +214,10 @@ describe('migrations', () => {
     else process.env.APP_DB_ROLE = previousRole;
     await dropDatabase(testUrl('serverAdminUrl'), database);
     await dropDatabase(testUrl('serverAdminUrl'), roleDatabase);
-    const admin = new Client({ connectionString: testUrl('serverAdminUrl') });
-    await admin.connect();
-    await admin.query(`DROP ROLE IF EXISTS ${appRole}`);
-    await admin.query(`DROP ROLE IF EXISTS ${createdRole}`);
-    await admin.end();
+    await withClient(testUrl('serverAdminUrl'), async (admin) => {
+      await admin.query(`DROP ROLE IF EXISTS ${appRole}`);
+      await admin.query(`DROP ROLE IF EXISTS ${createdRole}`);
+    });
   });
 
   it('reverts each migration to the exact catalog before its up(), and goes up again to the same catalog', async () => {
