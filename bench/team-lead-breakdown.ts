@@ -8,22 +8,28 @@
  *
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5499/postgres npm run bench -- --keep --only db
  *   npx ts-node -r tsconfig-paths/register bench/team-lead-breakdown.ts \
- *     postgres://postgres@127.0.0.1:5499/bench_<stamp> [--seconds 5] [--explain 300]
+ *     postgres://postgres@127.0.0.1:5499/bench_<stamp> [--seconds 5] [--explain 300] \
+ *     [--only <variant id>,...] [--alone]
+ *
+ * `--alone` adds two pairs whose RLS side names only the tenant, so that the policy alone decides
+ * the subtree (one lookup instead of the query's and the policy's); they are skipped for the
+ * variants whose policies leave the subtree to the query. The by-hand side is the same closure join.
  *
  * The URL is a superuser's (the embedded server's or the system one's `postgres`) on a kept,
  * full-size bench database; any other database name is refused. Each variant is committed (the
  * pairs run on other connections), measured, and the two tables' policies and RLS switches are put
  * back as they were found before the next one, also after a failure; the script checks at the end
- * that they are. The owner-ancestors variant adds a column and fills it, so it runs last, and the
- * column is dropped and the table rewritten (VACUUM FULL) after it. Never part of `npm run bench`.
+ * that they are. The two owner-ancestors variants add a column and fill it, so they run last, and
+ * the column is dropped and the table rewritten (VACUUM FULL) after each. The plpgsql variant drops
+ * its function after it. Never part of `npm run bench`.
  */
 import { Client } from 'pg';
 import { defaultRoles, withCredentials } from '@app/dev-postgres';
 import { currentTenantWhenExpression } from '@app/tenancy';
-import { ROLE, USER } from '../migrations/1764000002000-SalesSchema';
+import { ROLE, TENANT, USER } from '../migrations/1764000002000-SalesSchema';
 import { salesTree } from './lib/data';
 import { compareQueries, DbQueryPair, open } from './lib/db-level';
-import { hierarchyPair } from './lib/hierarchy-pair';
+import { DEAL_COLUMNS, hierarchyPair } from './lib/hierarchy-pair';
 import { BENCH_TENANTS, tenantId } from './lib/ids';
 import { FULL_SIZES } from './lib/options';
 import { baselineUrl } from './lib/setup';
@@ -37,6 +43,8 @@ interface Variant {
   install: string[];
   /** Statements run one by one after the policies are put back (VACUUM cannot run in a transaction). */
   cleanup?: string[];
+  /** False when the policies leave the subtree to the query: the `--alone` pairs are skipped. */
+  policyScope?: false;
 }
 
 /** The deals policy the variant puts in place of the migrated deals_visible_owner. */
@@ -59,26 +67,51 @@ const setting = (name: string, cast = ''): string =>
 const TRIMMED_CLOSURE_READ = `tenant_id = (SELECT CASE
     WHEN ${setting('role')} IN ('rep', 'manager', 'admin') THEN ${setting('tenant_id', '::uuid')} END)`;
 
+/** The caller's subtree in the closure (the manager included), as the migrated policy reads it. */
+const SUBTREE = `SELECT c.descendant_id FROM sales.team_closure c
+   WHERE c.tenant_id = ${TENANT} AND c.ancestor_id = ${USER}`;
+const SUBTREE_IN = `owner_id IN (${SUBTREE})`;
+
+/** Adds and fills `owner_ancestors` (every ancestor of the deal's owner, the owner included). */
+const ANCESTORS_COLUMN = [
+  `ALTER TABLE sales.deals ADD COLUMN owner_ancestors uuid[]`,
+  // No audit rows or updated_at changes for the bench's own column.
+  `SET LOCAL session_replication_role = replica`,
+  `UPDATE sales.deals d SET owner_ancestors = a.ids
+     FROM (SELECT tenant_id, descendant_id, array_agg(ancestor_id) AS ids
+             FROM sales.team_closure GROUP BY tenant_id, descendant_id) a
+    WHERE a.tenant_id = d.tenant_id AND a.descendant_id = d.owner_id`,
+  `ANALYZE sales.deals`,
+];
+const ANCESTORS_CLEANUP = [
+  `ALTER TABLE sales.deals DROP COLUMN IF EXISTS owner_ancestors`,
+  `VACUUM (FULL, ANALYZE) sales.deals`,
+];
+
 const CLOSURE_RLS_OFF = `ALTER TABLE sales.team_closure DISABLE ROW LEVEL SECURITY`;
 
 const VARIANTS: Variant[] = [
   {
     id: 'no-rls',
+    policyScope: false,
     label: 'no RLS on deals or the closure',
     install: [`ALTER TABLE sales.deals DISABLE ROW LEVEL SECURITY`, CLOSURE_RLS_OFF],
   },
   {
     id: 'guard',
+    policyScope: false,
     label: "deals' tenant guard only (closure RLS off)",
     install: [...visibleOwner('true'), CLOSURE_RLS_OFF],
   },
   {
     id: 'case-closure-off',
+    policyScope: false,
     label: "plus the role CASE, the manager's branch true (closure RLS off)",
     install: [...visibleOwner(roleCase('true')), CLOSURE_RLS_OFF],
   },
   {
     id: 'case',
+    policyScope: false,
     label: "plus the closure's own policies (in the query's IN (SELECT ...))",
     install: visibleOwner(roleCase('true')),
   },
@@ -120,23 +153,36 @@ const VARIANTS: Variant[] = [
     ],
   },
   {
+    id: 'subtree-no-case',
+    label: "the manager's subtree check alone, no role CASE (one PostgreSQL role per app role)",
+    install: visibleOwner(SUBTREE_IN),
+  },
+  {
+    id: 'any-bare',
+    label: 'owner_id = ANY (the subtree as one array), no role CASE',
+    install: visibleOwner(`owner_id = ANY (ARRAY(${SUBTREE}))`),
+  },
+  {
+    id: 'plpgsql-subtree',
+    label: 'the subtree from a plpgsql function (plan cached per connection), no role CASE',
+    install: [
+      `CREATE FUNCTION sales.bench_subtree() RETURNS uuid[] LANGUAGE plpgsql STABLE AS $$
+       BEGIN RETURN ARRAY(${SUBTREE}); END $$`,
+      ...visibleOwner(`owner_id IN (SELECT unnest(sales.bench_subtree()))`),
+    ],
+    cleanup: [`DROP FUNCTION IF EXISTS sales.bench_subtree()`],
+  },
+  {
+    id: 'ancestors-no-case',
+    label: "the owner's ancestors on each deal, no role CASE: me = ANY (owner_ancestors)",
+    install: [...ANCESTORS_COLUMN, ...visibleOwner(`${USER} = ANY (owner_ancestors)`)],
+    cleanup: ANCESTORS_CLEANUP,
+  },
+  {
     id: 'ancestors',
     label: "the owner's ancestors kept on each deal: me = ANY (owner_ancestors)",
-    install: [
-      `ALTER TABLE sales.deals ADD COLUMN owner_ancestors uuid[]`,
-      // No audit rows or updated_at changes for the bench's own column.
-      `SET LOCAL session_replication_role = replica`,
-      `UPDATE sales.deals d SET owner_ancestors = a.ids
-         FROM (SELECT tenant_id, descendant_id, array_agg(ancestor_id) AS ids
-                 FROM sales.team_closure GROUP BY tenant_id, descendant_id) a
-        WHERE a.tenant_id = d.tenant_id AND a.descendant_id = d.owner_id`,
-      `ANALYZE sales.deals`,
-      ...visibleOwner(roleCase(`${USER} = ANY (owner_ancestors)`)),
-    ],
-    cleanup: [
-      `ALTER TABLE sales.deals DROP COLUMN IF EXISTS owner_ancestors`,
-      `VACUUM (FULL, ANALYZE) sales.deals`,
-    ],
+    install: [...ANCESTORS_COLUMN, ...visibleOwner(roleCase(`${USER} = ANY (owner_ancestors)`))],
+    cleanup: ANCESTORS_CLEANUP,
   },
 ];
 
@@ -235,12 +281,24 @@ async function explainMedians(
   }
 }
 
-function parseArgs(argv: string[]): { url: string; seconds: number; explain: number } {
+interface Args {
+  url: string;
+  seconds: number;
+  explain: number;
+  /** Variant ids to run (all when empty). */
+  only: string[];
+  /** Also measure the query naming only the tenant, the policy alone deciding the subtree. */
+  alone: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
   const usage =
-    'usage: bench/team-lead-breakdown.ts <superuser URL of a kept bench_* database> [--seconds N] [--explain N]';
+    'usage: bench/team-lead-breakdown.ts <superuser URL of a kept bench_* database> [--seconds N] [--explain N] [--only id,id] [--alone]';
   let url = '';
   let seconds = 5;
   let explain = 300;
+  let only: string[] = [];
+  let alone = false;
   for (let i = 0; i < argv.length; i++) {
     const value = () => {
       const n = Number(argv[++i]);
@@ -249,11 +307,17 @@ function parseArgs(argv: string[]): { url: string; seconds: number; explain: num
     };
     if (argv[i] === '--seconds') seconds = value();
     else if (argv[i] === '--explain') explain = value();
-    else if (!url && !argv[i].startsWith('-')) url = argv[i];
+    else if (argv[i] === '--alone') alone = true;
+    else if (argv[i] === '--only') {
+      only = (argv[++i] ?? '').split(',').filter(Boolean);
+      const unknown = only.filter((id) => !VARIANTS.some((v) => v.id === id));
+      if (!only.length || unknown.length)
+        throw new Error(`${usage}\nvariants: ${VARIANTS.map((v) => v.id).join(', ')}`);
+    } else if (!url && !argv[i].startsWith('-')) url = argv[i];
     else throw new Error(usage);
   }
   if (!url) throw new Error(usage);
-  return { url, seconds, explain };
+  return { url, seconds, explain, only, alone };
 }
 
 async function main(): Promise<void> {
@@ -273,6 +337,22 @@ async function main(): Promise<void> {
     hierarchyPair('page', "the team lead's first 50 deals", tenant, lead, true),
     hierarchyPair('all', "every deal of the team lead's subtree", tenant, lead, false),
   ];
+  if (opts.alone) {
+    for (const pair of [...pairs]) {
+      const page = pair.id === 'page';
+      pairs.push({
+        ...pair,
+        id: `${pair.id}-alone`,
+        label: `${pair.label}, the query naming only the tenant (the policy alone decides the subtree)`,
+        rls: () => ({
+          text: `SELECT ${DEAL_COLUMNS} FROM sales.deals d WHERE d.tenant_id = $1
+                  ORDER BY d.created_at, d.id${page ? ' LIMIT 51' : ''}`,
+          values: [tenant],
+        }),
+      });
+    }
+  }
+  const variants = opts.only.length ? VARIANTS.filter((v) => opts.only.includes(v.id)) : VARIANTS;
 
   const admin = new Client({ connectionString: opts.url, application_name: 'bench-breakdown' });
   await admin.connect();
@@ -289,21 +369,27 @@ async function main(): Promise<void> {
   const log = (m: string) => console.log(m);
   const table: string[] = [];
   try {
-    for (const variant of VARIANTS) {
+    for (const variant of variants) {
       log(`${variant.id}: ${variant.label}`);
       try {
         await inTransaction(admin, async () => {
           for (const sql of variant.install) await admin.query(sql);
         });
+        const used = pairs.filter((p) => variant.policyScope !== false || !p.id.endsWith('-alone'));
         const compared = await compareQueries(
           appUrl,
           baseUrl,
-          pairs,
+          used,
           { seconds: opts.seconds, warmup: 50 },
           log,
         );
         const cells: string[] = [];
-        for (const [i, pair] of pairs.entries()) {
+        for (const pair of pairs) {
+          const i = used.indexOf(pair);
+          if (i < 0) {
+            cells.push('—', '—', '—');
+            continue;
+          }
           const e = await explainMedians(appUrl, baseUrl, pair, opts.explain);
           log(
             `  ${pair.id}: EXPLAIN medians RLS ${JSON.stringify(e.rls)}, by hand ${JSON.stringify(e.explicit)}`,

@@ -2,7 +2,8 @@ import { managerScopeCondition } from '../../apps/sales-api/src/deals/deal-scope
 import { TreeNode } from './data';
 import { DbQueryPair } from './db-level';
 
-const DEAL_COLUMNS =
+/** The deal columns both sides select. */
+export const DEAL_COLUMNS =
   'd.tenant_id, d.id, d.account_id, d.title, d.amount, d.stage, d.owner_id, d.created_at, d.updated_at';
 
 /**
