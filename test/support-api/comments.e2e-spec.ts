@@ -1,8 +1,9 @@
 import { INestApplication } from '@nestjs/common';
 import { Client } from 'pg';
-import { connect } from '../support/db';
+import { connect, inTenant } from '../support/db';
 import {
   as,
+  dbRows,
   expectErrorShape,
   ISO_TIMESTAMP,
   startSupportApi,
@@ -54,7 +55,7 @@ describe('support-api ticket comments', () => {
     for (const token of [tenant.agent, tenant.admin]) {
       const list = await as(app, token).get(`/tickets/${ticketId}/comments`);
       expect(list.status).toBe(200);
-      expect(list.body).toEqual({ items: [first.body, second.body] });
+      expect(list.body).toEqual({ items: [first.body, second.body], nextCursor: null });
     }
     expect(await storedComments(admin, tenant.id)).toEqual([
       {
@@ -71,7 +72,51 @@ describe('support-api ticket comments', () => {
     const quiet = (await as(app, tenant.agent).post('/tickets', { subject: 'Quiet' })).body.id;
     const res = await as(app, tenant.agent).get(`/tickets/${quiet}/comments`);
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ items: [] });
+    expect(res.body).toEqual({ items: [], nextCursor: null });
+  });
+
+  it('pages the comments oldest first with the cursor, each once, equal times ordered by id', async () => {
+    const paged = (await as(app, tenant.agent).post('/tickets', { subject: 'Paged' })).body.id;
+    const at = '2025-03-03T09:00:00.000Z';
+    await inTenant(owner, tenant.id, () =>
+      owner.query(
+        `INSERT INTO support.ticket_comments (tenant_id, ticket_id, author_id, body, created_at)
+         SELECT $1, $2, $3, 'c' || n, CASE WHEN n <= 3 THEN $4::timestamptz
+                                          ELSE $4::timestamptz + n * interval '1 second' END
+           FROM generate_series(1, 5) n`,
+        [tenant.id, paged, tenant.agentId, at],
+      ),
+    );
+    const expected = (
+      await dbRows<{ id: string }>(
+        admin,
+        `SELECT id FROM support.ticket_comments WHERE ticket_id = $1 ORDER BY created_at, id`,
+        [paged],
+      )
+    ).map((r) => r.id);
+    expect(expected).toHaveLength(5);
+    const pages: string[][] = [];
+    let cursor: string | null = null;
+    do {
+      const url: string = `/tickets/${paged}/comments?limit=2${cursor ? `&cursor=${cursor}` : ''}`;
+      const res = await as(app, tenant.agent).get(url);
+      expect(res.status).toBe(200);
+      pages.push(res.body.items.map((c: { id: string }) => c.id));
+      cursor = res.body.nextCursor;
+    } while (cursor);
+    expect(pages).toEqual([expected.slice(0, 2), expected.slice(2, 4), expected.slice(4)]);
+  });
+
+  it.each([
+    ['limit=0', 'limit must not be less than 1'],
+    ['limit=101', 'limit must not be greater than 100'],
+    ['limit=abc', 'limit must be an integer number'],
+    ['cursor=not-a-cursor', 'cursor is malformed'],
+  ])('refuses ?%s on the comments with 400 naming the parameter', async (query, message) => {
+    const res = await as(app, tenant.agent).get(`/tickets/${ticketId}/comments?${query}`);
+    expect(res.status).toBe(400);
+    expectErrorShape(res.body, 400);
+    expect(JSON.stringify(res.body.message)).toContain(message);
   });
 
   it('returns 404 for comments on a ticket that does not exist, and writes nothing', async () => {

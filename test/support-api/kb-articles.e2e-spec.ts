@@ -33,6 +33,25 @@ describe('support-api knowledge base', () => {
     return id;
   };
 
+  /** Every article of a listing (`q` as given), page after page of `limit`, in the order served. */
+  const walk = async (
+    token: string,
+    q: string,
+    limit: number,
+  ): Promise<{ id: string; scope: string }[]> => {
+    const seen: { id: string; scope: string }[] = [];
+    let cursor: string | null = null;
+    do {
+      const url: string = `/kb/articles?limit=${limit}&q=${q}${cursor ? `&cursor=${cursor}` : ''}`;
+      const res = await as(app, token).get(url);
+      expect(res.status).toBe(200);
+      expect(res.body.items.length).toBeLessThanOrEqual(limit);
+      seen.push(...res.body.items);
+      cursor = res.body.nextCursor;
+    } while (cursor);
+    return seen;
+  };
+
   beforeAll(async () => {
     owner = await connect('owner');
     admin = await connect('admin');
@@ -66,9 +85,8 @@ describe('support-api knowledge base', () => {
         [tenant.id],
       );
       for (const token of [tenant.agent, tenant.admin]) {
-        const res = await as(app, token).get('/kb/articles');
-        expect(res.status).toBe(200);
-        expect(res.body.items.map((a: { id: string; scope: string }) => [a.id, a.scope])).toEqual(
+        const items = await walk(token, '', 2);
+        expect(items.map((a) => [a.id, a.scope])).toEqual(
           expected.map((r) => [r.id, r.tenant_id === null ? 'global' : 'tenant']),
         );
       }
@@ -108,7 +126,7 @@ describe('support-api knowledge base', () => {
     it('returns an empty list when nothing matches', async () => {
       const res = await as(app, tenant.agent).get(`/kb/articles?q=nomatch${suffix()}`);
       expect(res.status).toBe(200);
-      expect(res.body).toEqual({ items: [] });
+      expect(res.body).toEqual({ items: [], nextCursor: null });
     });
 
     it('treats an empty q as no search', async () => {
@@ -116,6 +134,54 @@ describe('support-api knowledge base', () => {
       const empty = await as(app, tenant.agent).get('/kb/articles?q=');
       expect(empty.status).toBe(200);
       expect(empty.body).toEqual(all.body);
+    });
+
+    it('pages a search by rank, ties newest first then by id, each match once', async () => {
+      const term = `pag${suffix()}`;
+      const at = '2025-04-04T08:00:00.000Z';
+      await inTenant(owner, tenant.id, () =>
+        owner.query(
+          `INSERT INTO support.kb_articles (tenant_id, title, body, created_at)
+           SELECT $1, CASE WHEN n % 2 = 0 THEN $2 || ' guide' ELSE 'Guide ' || n END,
+                  repeat($2 || ' ', n % 3 + 1), $3::timestamptz + (n % 2) * interval '1 minute'
+             FROM generate_series(1, 7) n`,
+          [tenant.id, term, at],
+        ),
+      );
+      const expected = await dbRows<{ id: string }>(
+        admin,
+        `SELECT id FROM support.kb_articles
+          WHERE tenant_id = $1 AND search @@ websearch_to_tsquery('english', $2)
+          ORDER BY ts_rank(search, websearch_to_tsquery('english', $2)) DESC, created_at DESC, id DESC`,
+        [tenant.id, term],
+      );
+      expect(expected).toHaveLength(7);
+      const whole = await as(app, tenant.agent).get(`/kb/articles?q=${term}`);
+      expect(whole.body.items.map((a: { id: string }) => a.id)).toEqual(expected.map((r) => r.id));
+      expect(whole.body.nextCursor).toBeNull();
+      for (const limit of [1, 2, 3]) {
+        expect((await walk(tenant.agent, term, limit)).map((a) => a.id)).toEqual(
+          expected.map((r) => r.id),
+        );
+      }
+    });
+
+    it('refuses a listing cursor in a search and a search cursor in a listing with 400', async () => {
+      const listing = await as(app, tenant.agent).get('/kb/articles?limit=1');
+      expect(listing.body.nextCursor).toEqual(expect.any(String));
+      const search = await as(app, tenant.agent).get(`/kb/articles?q=${word}&limit=1`);
+      expect(search.body.nextCursor).toEqual(expect.any(String));
+      for (const url of [
+        `/kb/articles?q=${word}&cursor=${listing.body.nextCursor}`,
+        `/kb/articles?cursor=${search.body.nextCursor}`,
+        `/kb/articles?q=${word}&cursor=${Buffer.from(`-1|${listing.body.nextCursor}`).toString('base64url')}`,
+        `/kb/articles?q=${word}&cursor=${Buffer.from(`0.5|x|y`).toString('base64url')}`,
+      ]) {
+        const res = await as(app, tenant.agent).get(url);
+        expect(res.status).toBe(400);
+        expectErrorShape(res.body, 400);
+        expect(res.body.message).toBe('cursor is malformed');
+      }
     });
 
     it('refuses q over 200 characters with 400 naming q', async () => {

@@ -105,7 +105,7 @@ describe('support-api tenant isolation', () => {
   it("gives B no search hit on A's article, and A its own", async () => {
     const forB = await as(app, b.agent).get(`/kb/articles?q=${word}`);
     expect(forB.status).toBe(200);
-    expect(forB.body).toEqual({ items: [] });
+    expect(forB.body).toEqual({ items: [], nextCursor: null });
     const listB = await as(app, b.agent).get('/kb/articles');
     expect(listB.body.items.map((x: { id: string }) => x.id)).not.toContain(articleA.id);
     const forA = await as(app, a.agent).get(`/kb/articles?q=${word}`);

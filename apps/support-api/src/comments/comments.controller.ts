@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { CurrentTenant, Roles, TenantContext, TenantScoped } from '@app/tenancy';
 import { IdParams } from '../common/id-params.dto';
@@ -6,6 +6,7 @@ import { CommentsService } from './comments.service';
 import { CommentListResponse } from './dto/comment-list.response';
 import { CommentResponse } from './dto/comment.response';
 import { CreateCommentDto } from './dto/create-comment.dto';
+import { ListCommentsQuery } from './dto/list-comments.query';
 
 /** `/tickets/:id/comments`: the conversation on one ticket, for agents and admins. */
 @ApiTags('comments')
@@ -28,7 +29,7 @@ export class CommentsController {
 
   @Get()
   @ApiOkResponse({ type: CommentListResponse })
-  list(@Param() params: IdParams): Promise<CommentListResponse> {
-    return this.comments.list(params.id);
+  list(@Param() params: IdParams, @Query() query: ListCommentsQuery): Promise<CommentListResponse> {
+    return this.comments.list(params.id, query);
   }
 }

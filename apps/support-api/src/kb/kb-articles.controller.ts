@@ -27,7 +27,7 @@ export class KbArticlesController {
   @Get()
   @ApiOkResponse({ type: ArticleListResponse })
   search(@Query() query: SearchArticlesQuery): Promise<ArticleListResponse> {
-    return this.articles.search(query.q);
+    return this.articles.search(query);
   }
 
   @Post()
