@@ -7,6 +7,7 @@ import { DealsKeysetPages1764000005000 } from './1764000005000-DealsKeysetPages'
 import { DealsVisibleOwnersOnce1764000006000 } from './1764000006000-DealsVisibleOwnersOnce';
 import { SalesPoliciesThePlannerCanCount1764000007000 } from './1764000007000-SalesPoliciesThePlannerCanCount';
 import { AuditLogAdminsOnly1764000008000 } from './1764000008000-AuditLogAdminsOnly';
+import { NameOrderedPages1764000009000 } from './1764000009000-NameOrderedPages';
 
 /** Every migration of the shared database, in order. New migrations are appended here. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   DealsVisibleOwnersOnce1764000006000,
   SalesPoliciesThePlannerCanCount1764000007000,
   AuditLogAdminsOnly1764000008000,
+  NameOrderedPages1764000009000,
 ];

@@ -8,6 +8,7 @@ import {
   salesSetup,
   storedDeals,
   tokenFor,
+  walkPages,
 } from './support/sales-harness';
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
@@ -76,13 +77,66 @@ describe('sales-api: accounts', () => {
     const stored = (await storedAccounts(org)).map((a) => a.id).sort();
     for (const who of ['rita', 'oscar', 'mona', 'ada'] as const) {
       const res = await call(h.app, 'get', '/accounts', org.token[who]).expect(200);
-      expect(Object.keys(res.body)).toEqual(['items']);
+      expect(Object.keys(res.body)).toEqual(['items', 'nextCursor']);
+      expect(res.body.nextCursor).toBeNull();
       expect(res.body.items.map((a: { id: string }) => a.id).sort()).toEqual(stored);
     }
     const names = (
       await call(h.app, 'get', '/accounts', other.token.ada).expect(200)
     ).body.items.map((a: { name: string }) => a.name);
     expect(names).toEqual(['acct-other main', 'acct-other other']);
+  });
+
+  it('GET /accounts pages by name, then id: equal names, a | in a name, each account once', async () => {
+    const paged = await createOrg(h, 'acct-pages');
+    const names = ['Zeta', 'alpha', 'Alpha', 'a|b', 'a|b', 'Ünïcødé 日本 🚀', 'beta', 'a'];
+    await inTenant(
+      h.owner,
+      paged.tenantId,
+      () =>
+        h.owner.query(
+          `INSERT INTO sales.accounts (tenant_id, name) SELECT $1, unnest($2::text[])`,
+          [paged.tenantId, names],
+        ),
+      { userId: paged.user.ada, role: 'admin' },
+    );
+    const expected = (
+      await inTenant(
+        h.owner,
+        paged.tenantId,
+        () => h.owner.query(`SELECT id, name FROM sales.accounts ORDER BY name, id`),
+        { userId: paged.user.ada, role: 'admin' },
+      )
+    ).rows as { id: string; name: string }[];
+    expect(expected).toHaveLength(names.length + 2); // and the two createOrg makes
+    const whole = await call(h.app, 'get', '/accounts', paged.token.rita).expect(200);
+    expect(whole.body.items.map((a: { id: string }) => a.id)).toEqual(expected.map((a) => a.id));
+    for (const limit of [1, 3]) {
+      const pages = await walkPages<{ id: string; name: string }>(
+        h.app,
+        `/accounts?limit=${limit}`,
+        paged.token.rita,
+      );
+      expect(pages.every((p) => p.length <= limit)).toBe(true);
+      expect(pages.flat().map((a) => [a.id, a.name])).toEqual(expected.map((a) => [a.id, a.name]));
+    }
+  });
+
+  it.each([
+    ['limit=0', 'limit must not be less than 1'],
+    ['limit=101', 'limit must not be greater than 100'],
+    ['cursor=garbage', 'cursor is malformed'],
+    [`cursor=${Buffer.from(randomUUID()).toString('base64url')}`, 'cursor is malformed'],
+    [`cursor=${Buffer.from(`${randomUUID()}|`).toString('base64url')}`, 'cursor is malformed'],
+    [
+      `cursor=${Buffer.from(`not-a-uuid-at-all-but-36-characters|x`).toString('base64url')}`,
+      'cursor is malformed',
+    ],
+    [`cursor=${Buffer.from(`${randomUUID()}|name`).toString('base64')}=`, 'cursor is malformed'],
+    [`cursor=${'a'.repeat(1201)}`, 'cursor must be shorter than or equal to 1200 characters'],
+  ])('GET /accounts?%s is 400 naming the parameter', async (query, message) => {
+    const res = await call(h.app, 'get', `/accounts?${query}`, org.token.rita).expect(400);
+    expect(JSON.stringify(res.body.message)).toContain(message);
   });
 
   it('GET /accounts/:id is 200 with the account for every role', async () => {

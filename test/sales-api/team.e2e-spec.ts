@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { call, createOrg, Org, SalesHarness, salesSetup } from './support/sales-harness';
+import { call, createOrg, Org, SalesHarness, salesSetup, walkPages } from './support/sales-harness';
 
 /** PUT and GET /team/members: who may change the tree, what a bad request gets, tenant isolation. */
 describe('sales-api: team members', () => {
@@ -42,7 +42,29 @@ describe('sales-api: team members', () => {
     }));
     for (const who of ['ada', 'mona', 'rita'] as const) {
       const res = await call(h.app, 'get', '/team/members', org.token[who]).expect(200);
-      expect(res.body).toEqual({ items: expected });
+      expect(res.body).toEqual({ items: expected, nextCursor: null });
+    }
+  });
+
+  it('GET /team/members pages by name, then user id, each member once', async () => {
+    const paged = await createOrg(h, 'team-pages');
+    for (const name of ['sam', 'sam', 'Sam', 'a|b']) {
+      await call(h.app, 'put', `/team/members/${randomUUID()}`, paged.token.ada, {
+        name,
+        managerId: paged.user.ada,
+      }).expect(200);
+    }
+    const whole = await call(h.app, 'get', '/team/members', paged.token.rita).expect(200);
+    expect(whole.body.items).toHaveLength(13);
+    expect(whole.body.nextCursor).toBeNull();
+    const sams = whole.body.items.filter((m: { name: string }) => m.name === 'sam');
+    expect(sams.map((m: { userId: string }) => m.userId)).toEqual(
+      sams.map((m: { userId: string }) => m.userId).sort(),
+    );
+    for (const limit of [1, 4]) {
+      const pages = await walkPages(h.app, `/team/members?limit=${limit}`, paged.token.rita);
+      expect(pages.every((p) => p.length <= limit)).toBe(true);
+      expect(pages.flat()).toEqual(whole.body.items);
     }
   });
 

@@ -2,6 +2,7 @@ export * from './demo-tenants';
 export * from './sign-token';
 export * from './keyset-cursor';
 export * from './keyset-page.query';
+export * from './name-cursor';
 export * from './validate-if-present.decorator';
 export * from './configure-http-app';
 export * from './audit/audit.controller';

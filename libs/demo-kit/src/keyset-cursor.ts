@@ -67,10 +67,14 @@ export async function findKeysetPage<T extends ObjectLiteral & KeysetCursor>(
       { keysetAt: after.createdAt.toISOString(), keysetId: after.id },
     );
   }
-  const rows = await qb.getMany();
+  return pageOf(await qb.getMany(), limit, encodeKeysetCursor);
+}
+
+/**
+ * The first `limit` of `rows` (fetched as `limit + 1` to tell whether more follow) and the cursor
+ * of the next page: `encode` of the page's last row, or null when `rows` held no more.
+ */
+export function pageOf<T>(rows: T[], limit: number, encode: (last: T) => string): KeysetPage<T> {
   const page = rows.slice(0, limit);
-  return {
-    page,
-    nextCursor: rows.length > limit ? encodeKeysetCursor(page[page.length - 1]) : null,
-  };
+  return { page, nextCursor: rows.length > limit ? encode(page[page.length - 1]) : null };
 }

@@ -54,6 +54,26 @@ export function call(
   return body === undefined ? req : req.send(body);
 }
 
+/**
+ * The pages of a paged listing, from `path` (with its query string) on, following `nextCursor`
+ * until it is null; every page must answer 200.
+ */
+export async function walkPages<T>(
+  app: INestApplication,
+  path: string,
+  token: string,
+): Promise<T[][]> {
+  const pages: T[][] = [];
+  let cursor: string | null = null;
+  do {
+    const url: string = `${path}${cursor ? `&cursor=${cursor}` : ''}`;
+    const res = await call(app, 'get', url, token).expect(200);
+    pages.push(res.body.items);
+    cursor = res.body.nextCursor;
+  } while (cursor);
+  return pages;
+}
+
 /** The people of the test organisation, by name. */
 export const PEOPLE = [
   'ada',

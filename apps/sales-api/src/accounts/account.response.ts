@@ -25,8 +25,11 @@ export class AccountResponse {
   }
 }
 
-/** `GET /accounts`. */
+/** One page of `GET /accounts`, by name; `nextCursor` is null on the last page. */
 export class AccountListResponse {
   @ApiProperty({ type: [AccountResponse] })
   items: AccountResponse[];
+
+  @ApiProperty({ type: String, nullable: true })
+  nextCursor: string | null;
 }

@@ -1,5 +1,6 @@
-import { Body, Controller, Delete, Get, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { NamePageQuery } from '@app/demo-kit';
 import { CurrentTenant, Roles, TenantContext, TenantScoped } from '@app/tenancy';
 import { UuidParam } from '../common/uuid-param.decorator';
 import { AccountListResponse, AccountResponse } from './account.response';
@@ -23,8 +24,9 @@ export class AccountsController {
   }
 
   @Get()
-  async list(): Promise<AccountListResponse> {
-    return { items: (await this.accounts.list()).map((a) => AccountResponse.from(a)) };
+  async list(@Query() query: NamePageQuery): Promise<AccountListResponse> {
+    const { page, nextCursor } = await this.accounts.list(query);
+    return { items: page.map((a) => AccountResponse.from(a)), nextCursor };
   }
 
   @Get(':id')

@@ -1,6 +1,7 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
+import { findNamePage, KeysetPage, NamePageQuery } from '@app/demo-kit';
 import { TenantContext } from '@app/tenancy';
 import { Account } from './account.entity';
 import { CreateAccountDto } from './create-account.dto';
@@ -20,9 +21,9 @@ export class AccountsService {
     return this.get(result.identifiers[0].id as string);
   }
 
-  /** Every account of the tenant, by name. */
-  list(): Promise<Account[]> {
-    return this.accounts.find({ order: { name: 'ASC', id: 'ASC' } });
+  /** One page of the tenant's accounts, by name, after the cursor's position. */
+  list(query: NamePageQuery): Promise<KeysetPage<Account>> {
+    return findNamePage(this.accounts.createQueryBuilder('a'), 'a', 'id', query);
   }
 
   /** One account; 404 when it is not in the caller's tenant. */

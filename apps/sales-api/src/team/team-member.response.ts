@@ -17,8 +17,11 @@ export class TeamMemberResponse {
   }
 }
 
-/** `GET /team/members`. */
+/** One page of `GET /team/members`, by name; `nextCursor` is null on the last page. */
 export class TeamMemberListResponse {
   @ApiProperty({ type: [TeamMemberResponse] })
   items: TeamMemberResponse[];
+
+  @ApiProperty({ type: String, nullable: true })
+  nextCursor: string | null;
 }

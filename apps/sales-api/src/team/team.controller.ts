@@ -1,5 +1,6 @@
-import { Body, Controller, Get, Put } from '@nestjs/common';
+import { Body, Controller, Get, Put, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { NamePageQuery } from '@app/demo-kit';
 import { CurrentTenant, Roles, TenantContext, TenantScoped } from '@app/tenancy';
 import { UuidParam } from '../common/uuid-param.decorator';
 import { PutTeamMemberDto } from './put-team-member.dto';
@@ -15,8 +16,9 @@ export class TeamController {
   constructor(private readonly team: TeamService) {}
 
   @Get()
-  async list(): Promise<TeamMemberListResponse> {
-    return { items: (await this.team.list()).map((m) => TeamMemberResponse.from(m)) };
+  async list(@Query() query: NamePageQuery): Promise<TeamMemberListResponse> {
+    const { page, nextCursor } = await this.team.list(query);
+    return { items: page.map((m) => TeamMemberResponse.from(m)), nextCursor };
   }
 
   @Put(':userId')

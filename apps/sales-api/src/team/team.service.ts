@@ -1,6 +1,7 @@
 import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
+import { findNamePage, KeysetPage, NamePageQuery } from '@app/demo-kit';
 import { TenantContext } from '@app/tenancy';
 import { sqlError } from '../common/sql-error';
 import { PutTeamMemberDto } from './put-team-member.dto';
@@ -17,9 +18,9 @@ export class TeamService {
     @InjectRepository(ReportingLine) private readonly lines: Repository<ReportingLine>,
   ) {}
 
-  /** Every member of the caller's tenant, by name. */
-  list(): Promise<TeamMember[]> {
-    return this.members.find({ order: { name: 'ASC', userId: 'ASC' } });
+  /** One page of the caller's tenant's members, by name, after the cursor's position. */
+  list(query: NamePageQuery): Promise<KeysetPage<TeamMember>> {
+    return findNamePage(this.members.createQueryBuilder('m'), 'm', 'userId', query);
   }
 
   /** Whether `userId` is a member of the caller's tenant. */

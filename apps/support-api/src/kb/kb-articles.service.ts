@@ -13,6 +13,7 @@ import {
   encodeKeysetCursor,
   findKeysetPage,
   KeysetCursor,
+  pageOf,
 } from '@app/demo-kit';
 import { TenantContext } from '@app/tenancy';
 import { ArticleListResponse } from './dto/article-list.response';
@@ -74,12 +75,10 @@ export class KbArticlesService {
       );
     }
     const { entities, raw } = await qb.getRawAndEntities<{ rank: string }>();
-    const page = entities.slice(0, limit);
-    const last = page.length - 1;
-    return {
-      items: page.map((a) => ArticleResponse.from(a)),
-      nextCursor: entities.length > limit ? encodeSearchCursor(raw[last].rank, page[last]) : null,
-    };
+    const { page, nextCursor } = pageOf(entities, limit, (last) =>
+      encodeSearchCursor(raw[limit - 1].rank, last),
+    );
+    return { items: page.map((a) => ArticleResponse.from(a)), nextCursor };
   }
 
   /** Writes a new article of the caller's tenant. */
