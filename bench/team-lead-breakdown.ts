@@ -9,8 +9,9 @@
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5499/postgres npm run bench -- --keep --only db
  *   npx ts-node -r tsconfig-paths/register bench/team-lead-breakdown.ts \
  *     postgres://postgres@127.0.0.1:5499/bench_<stamp> [--seconds 5] [--explain 300] \
- *     [--only <variant id>,...] [--alone]
+ *     [--only <variant id>,...] [--alone] [--manager]
  *
+ * `--manager` measures the large manager (1,092 people below) instead of the team lead.
  * `--alone` adds two pairs whose RLS side names only the tenant, so that the policy alone decides
  * the subtree (one lookup instead of the query's and the policy's); they are skipped for the
  * variants whose policies leave the subtree to the query. The by-hand side is the same closure join.
@@ -289,16 +290,19 @@ interface Args {
   only: string[];
   /** Also measure the query naming only the tenant, the policy alone deciding the subtree. */
   alone: boolean;
+  /** Whose deals: the team lead (39 people below, the default) or the large manager (1,092). */
+  caller: 'teamLead' | 'manager';
 }
 
 function parseArgs(argv: string[]): Args {
   const usage =
-    'usage: bench/team-lead-breakdown.ts <superuser URL of a kept bench_* database> [--seconds N] [--explain N] [--only id,id] [--alone]';
+    'usage: bench/team-lead-breakdown.ts <superuser URL of a kept bench_* database> [--seconds N] [--explain N] [--only id,id] [--alone] [--manager]';
   let url = '';
   let seconds = 5;
   let explain = 300;
   let only: string[] = [];
   let alone = false;
+  let caller: Args['caller'] = 'teamLead';
   for (let i = 0; i < argv.length; i++) {
     const value = () => {
       const n = Number(argv[++i]);
@@ -308,6 +312,7 @@ function parseArgs(argv: string[]): Args {
     if (argv[i] === '--seconds') seconds = value();
     else if (argv[i] === '--explain') explain = value();
     else if (argv[i] === '--alone') alone = true;
+    else if (argv[i] === '--manager') caller = 'manager';
     else if (argv[i] === '--only') {
       only = (argv[++i] ?? '').split(',').filter(Boolean);
       const unknown = only.filter((id) => !VARIANTS.some((v) => v.id === id));
@@ -317,7 +322,7 @@ function parseArgs(argv: string[]): Args {
     else throw new Error(usage);
   }
   if (!url) throw new Error(usage);
-  return { url, seconds, explain, only, alone };
+  return { url, seconds, explain, only, alone, caller };
 }
 
 async function main(): Promise<void> {
@@ -332,10 +337,11 @@ async function main(): Promise<void> {
   const appUrl = withCredentials(opts.url, { user: roles.app, password: roles.appPassword });
   const baseUrl = baselineUrl(opts.url, database);
   const tenant = tenantId(BENCH_TENANTS.sales);
-  const lead = salesTree(FULL_SIZES).teamLead;
+  const lead = salesTree(FULL_SIZES)[opts.caller];
+  const whose = opts.caller === 'manager' ? "the manager's" : "the team lead's";
   const pairs = [
-    hierarchyPair('page', "the team lead's first 50 deals", tenant, lead, true),
-    hierarchyPair('all', "every deal of the team lead's subtree", tenant, lead, false),
+    hierarchyPair('page', `${whose} first 50 deals`, tenant, lead, true),
+    hierarchyPair('all', `every deal of ${whose} subtree`, tenant, lead, false),
   ];
   if (opts.alone) {
     for (const pair of [...pairs]) {
@@ -362,7 +368,7 @@ async function main(): Promise<void> {
   );
   if (Number(below.rows[0].n) !== lead.below) {
     throw new Error(
-      `the team lead has ${below.rows[0].n} people below here, ${lead.below} in a full-size bench database`,
+      `${whose.slice(4, -2)} has ${below.rows[0].n} people below here, ${lead.below} in a full-size bench database`,
     );
   }
   const found = await policyState(admin);
