@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { signToken } from '@app/demo-kit';
 import { createTenant } from '../support/db';
+import { schemaProperties, successResponses } from '../support/openapi';
 import { call, SalesHarness, salesSetup, tokenFor } from './support/sales-harness';
 
 const ROUTES: [method: 'get' | 'post' | 'put' | 'patch' | 'delete', path: string][] = [
@@ -53,6 +54,31 @@ describe('sales-api: authentication on every route', () => {
       '/team/members',
       '/team/members/{userId}',
     ]);
+  });
+
+  it('documents the success response of every route, the lists with their nextCursor', async () => {
+    const doc = (await request(h.app.getHttpServer()).get('/docs-json').expect(200)).body;
+    expect(successResponses(doc).sort()).toEqual(
+      [
+        ['DELETE /accounts/{id}', '204', null],
+        ['DELETE /deals/{id}', '204', null],
+        ['GET /accounts', '200', 'AccountListResponse'],
+        ['GET /accounts/{id}', '200', 'AccountResponse'],
+        ['GET /audit', '200', 'AuditListResponse'],
+        ['GET /deals', '200', 'DealListResponse'],
+        ['GET /deals/{id}', '200', 'DealResponse'],
+        ['GET /health', '200', 'inline'],
+        ['GET /reports/pipeline', '200', 'PipelineResponse'],
+        ['GET /team/members', '200', 'TeamMemberListResponse'],
+        ['PATCH /deals/{id}', '200', 'DealResponse'],
+        ['POST /accounts', '201', 'AccountResponse'],
+        ['POST /deals', '201', 'DealResponse'],
+        ['PUT /team/members/{userId}', '200', 'TeamMemberResponse'],
+      ].sort(),
+    );
+    for (const list of ['AccountListResponse', 'DealListResponse', 'TeamMemberListResponse']) {
+      expect(schemaProperties(doc, list)).toEqual(['items', 'nextCursor']);
+    }
   });
 
   it.each(ROUTES)('%s %s without a token is 401', async (method, path) => {

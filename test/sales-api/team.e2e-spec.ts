@@ -1,5 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { call, createOrg, Org, SalesHarness, salesSetup, walkPages } from './support/sales-harness';
+import {
+  BAD_NAME_PAGE_QUERIES,
+  call,
+  createOrg,
+  Org,
+  SalesHarness,
+  salesSetup,
+  walkPages,
+} from './support/sales-harness';
 
 /** PUT and GET /team/members: who may change the tree, what a bad request gets, tenant isolation. */
 describe('sales-api: team members', () => {
@@ -67,6 +75,14 @@ describe('sales-api: team members', () => {
       expect(pages.flat()).toEqual(whole.body.items);
     }
   });
+
+  it.each(BAD_NAME_PAGE_QUERIES)(
+    'GET /team/members?%s is 400 naming the parameter',
+    async (query, message) => {
+      const res = await call(h.app, 'get', `/team/members?${query}`, org.token.rita).expect(400);
+      expect(JSON.stringify(res.body.message)).toContain(message);
+    },
+  );
 
   it('PUT creates a member and returns exactly {userId, name, managerId}', async () => {
     const id = randomUUID();

@@ -5,6 +5,7 @@ import { Client } from 'pg';
 import request from 'supertest';
 import { signToken } from '@app/demo-kit';
 import { connect, createTenant } from '../support/db';
+import { schemaProperties, successResponses } from '../support/openapi';
 import {
   auth,
   expectErrorShape,
@@ -162,5 +163,25 @@ describe('support-api authentication and roles', () => {
       '/tickets/{id}/comments',
     ]);
     expect(doc.body.components.schemas.CreateTicketDto.required).toEqual(['subject']);
+    expect(successResponses(doc.body).sort()).toEqual(
+      [
+        ['DELETE /kb/articles/{id}', '204', null],
+        ['DELETE /tickets/{id}', '204', null],
+        ['GET /audit', '200', 'AuditListResponse'],
+        ['GET /health', '200', 'inline'],
+        ['GET /kb/articles', '200', 'ArticleListResponse'],
+        ['GET /tickets', '200', 'TicketPageResponse'],
+        ['GET /tickets/{id}', '200', 'TicketResponse'],
+        ['GET /tickets/{id}/comments', '200', 'CommentListResponse'],
+        ['PATCH /kb/articles/{id}', '200', 'ArticleResponse'],
+        ['PATCH /tickets/{id}', '200', 'TicketResponse'],
+        ['POST /kb/articles', '201', 'ArticleResponse'],
+        ['POST /tickets', '201', 'TicketResponse'],
+        ['POST /tickets/{id}/comments', '201', 'CommentResponse'],
+      ].sort(),
+    );
+    for (const list of ['ArticleListResponse', 'CommentListResponse', 'TicketPageResponse']) {
+      expect(schemaProperties(doc.body, list)).toEqual(['items', 'nextCursor']);
+    }
   });
 });

@@ -1,11 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { INestApplication } from '@nestjs/common';
 import { Client } from 'pg';
+import { createSupportApp } from '../../apps/support-api/src/support-app';
 import { connect, inTenant, suffix } from '../support/db';
+import { testUrl } from '../support/test-env';
 import {
   as,
   dbRows,
   expectErrorShape,
+  JWT_SECRET,
   startSupportApi,
   storedArticles,
   supportTenant,
@@ -33,24 +36,57 @@ describe('support-api knowledge base', () => {
     return id;
   };
 
-  /** Every article of a listing (`q` as given), page after page of `limit`, in the order served. */
+  /**
+   * Every article of a listing (`q` as given), page after page of `limit`, in the order served (by
+   * `server`, the suite's app unless given); a walk of more than 100 pages fails as a loop.
+   */
   const walk = async (
     token: string,
     q: string,
     limit: number,
+    server: INestApplication = app,
   ): Promise<{ id: string; scope: string }[]> => {
     const seen: { id: string; scope: string }[] = [];
     let cursor: string | null = null;
-    do {
+    for (let pages = 1; ; pages++) {
+      expect(pages).toBeLessThanOrEqual(100);
       const url: string = `/kb/articles?limit=${limit}&q=${q}${cursor ? `&cursor=${cursor}` : ''}`;
-      const res = await as(app, token).get(url);
+      const res = await as(server, token).get(url);
       expect(res.status).toBe(200);
       expect(res.body.items.length).toBeLessThanOrEqual(limit);
       seen.push(...res.body.items);
       cursor = res.body.nextCursor;
-    } while (cursor);
-    return seen;
+      if (!cursor) return seen;
+    }
   };
+
+  /** Seven articles of the tenant matching `term` with ties on rank and on time; their ids in order. */
+  const rankedArticles = async (term: string): Promise<string[]> => {
+    const at = '2025-04-04T08:00:00.000Z';
+    await inTenant(owner, tenant.id, () =>
+      owner.query(
+        `INSERT INTO support.kb_articles (tenant_id, title, body, created_at)
+         SELECT $1, CASE WHEN n % 2 = 0 THEN $2 || ' guide' ELSE 'Guide ' || n END,
+                repeat($2 || ' ', n % 3 + 1), $3::timestamptz + (n % 2) * interval '1 minute'
+           FROM generate_series(1, 7) n`,
+        [tenant.id, term, at],
+      ),
+    );
+    const expected = await dbRows<{ id: string }>(
+      admin,
+      `SELECT id FROM support.kb_articles
+        WHERE tenant_id = $1 AND search @@ websearch_to_tsquery('english', $2)
+        ORDER BY ts_rank(search, websearch_to_tsquery('english', $2)) DESC, created_at DESC, id DESC`,
+      [tenant.id, term],
+    );
+    expect(expected).toHaveLength(7);
+    return expected.map((r) => r.id);
+  };
+
+  /** The parts of a search cursor: `[terms tag, rank, keyset position]`. */
+  const cursorParts = (cursor: string): string[] =>
+    Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  const cursorOf = (parts: string[]): string => Buffer.from(parts.join('|')).toString('base64url');
 
   beforeAll(async () => {
     owner = await connect('owner');
@@ -138,31 +174,76 @@ describe('support-api knowledge base', () => {
 
     it('pages a search by rank, ties newest first then by id, each match once', async () => {
       const term = `pag${suffix()}`;
-      const at = '2025-04-04T08:00:00.000Z';
-      await inTenant(owner, tenant.id, () =>
-        owner.query(
-          `INSERT INTO support.kb_articles (tenant_id, title, body, created_at)
-           SELECT $1, CASE WHEN n % 2 = 0 THEN $2 || ' guide' ELSE 'Guide ' || n END,
-                  repeat($2 || ' ', n % 3 + 1), $3::timestamptz + (n % 2) * interval '1 minute'
-             FROM generate_series(1, 7) n`,
-          [tenant.id, term, at],
-        ),
-      );
-      const expected = await dbRows<{ id: string }>(
-        admin,
-        `SELECT id FROM support.kb_articles
-          WHERE tenant_id = $1 AND search @@ websearch_to_tsquery('english', $2)
-          ORDER BY ts_rank(search, websearch_to_tsquery('english', $2)) DESC, created_at DESC, id DESC`,
-        [tenant.id, term],
-      );
-      expect(expected).toHaveLength(7);
+      const expected = await rankedArticles(term);
       const whole = await as(app, tenant.agent).get(`/kb/articles?q=${term}`);
-      expect(whole.body.items.map((a: { id: string }) => a.id)).toEqual(expected.map((r) => r.id));
+      expect(whole.body.items.map((a: { id: string }) => a.id)).toEqual(expected);
       expect(whole.body.nextCursor).toBeNull();
       for (const limit of [1, 2, 3]) {
-        expect((await walk(tenant.agent, term, limit)).map((a) => a.id)).toEqual(
-          expected.map((r) => r.id),
+        expect((await walk(tenant.agent, term, limit)).map((a) => a.id)).toEqual(expected);
+      }
+      const trimmed = await as(app, tenant.agent).get(`/kb/articles?q=${term}&limit=2`);
+      const spaced = await as(app, tenant.agent).get(
+        `/kb/articles?q=%20${term}%20&limit=2&cursor=${trimmed.body.nextCursor}`,
+      );
+      expect(spaced.status).toBe(200);
+      expect(spaced.body.items.map((a: { id: string }) => a.id)).toEqual(expected.slice(2, 4));
+    });
+
+    it.each([0, -15])(
+      'pages a search exactly when the session prints floats with extra_float_digits = %i',
+      async (digits) => {
+        const url = new URL(testUrl('appUrl'));
+        url.searchParams.set('options', `-c extra_float_digits=${digits}`);
+        const session = new Client({ connectionString: url.toString() });
+        await session.connect();
+        const shown = await session.query(
+          `SELECT current_setting('extra_float_digits') AS digits,
+                  CAST(CAST(1 AS real) / CAST(3 AS real) AS text) AS third`,
         );
+        await session.end();
+        expect(shown.rows).toEqual([
+          { digits: String(digits), third: digits === 0 ? '0.333333' : '0.3' },
+        ]);
+        const coarse = await createSupportApp({
+          databaseUrl: url.toString(),
+          jwtSecret: JWT_SECRET,
+          logger: false,
+        });
+        try {
+          const term = `efd${suffix()}`;
+          const expected = await rankedArticles(term);
+          for (const limit of [1, 2, 3]) {
+            const served = await walk(tenant.agent, term, limit, coarse);
+            expect(served.map((a) => a.id)).toEqual(expected);
+          }
+        } finally {
+          await coarse.close();
+        }
+      },
+    );
+
+    it('refuses a search cursor with other terms with 400, and one whose rank is no real', async () => {
+      const search = await as(app, tenant.agent).get(`/kb/articles?q=${word}&limit=1`);
+      expect(search.body.nextCursor).toEqual(expect.any(String));
+      const other = await as(app, tenant.agent).get(
+        `/kb/articles?q=${word}%20guide&limit=1&cursor=${search.body.nextCursor}`,
+      );
+      expect(other.status).toBe(400);
+      expectErrorShape(other.body, 400);
+      expect(other.body.message).toBe('cursor belongs to a search for other terms');
+      const [tag, , position] = cursorParts(search.body.nextCursor);
+      for (const rank of [
+        '1e+400',
+        '1e-400',
+        `1${'0'.repeat(40)}`,
+        `0.${'0'.repeat(50)}1`,
+        '-1',
+        '',
+      ]) {
+        const res = await as(app, tenant.agent).get(
+          `/kb/articles?q=${word}&limit=1&cursor=${cursorOf([tag, rank, position])}`,
+        );
+        expect([rank, res.status, res.body.message]).toEqual([rank, 400, 'cursor is malformed']);
       }
     });
 
@@ -174,8 +255,10 @@ describe('support-api knowledge base', () => {
       for (const url of [
         `/kb/articles?q=${word}&cursor=${listing.body.nextCursor}`,
         `/kb/articles?cursor=${search.body.nextCursor}`,
-        `/kb/articles?q=${word}&cursor=${Buffer.from(`-1|${listing.body.nextCursor}`).toString('base64url')}`,
-        `/kb/articles?q=${word}&cursor=${Buffer.from(`0.5|x|y`).toString('base64url')}`,
+        `/kb/articles?q=${word}&cursor=${cursorOf(['t', '-1', listing.body.nextCursor])}`,
+        `/kb/articles?q=${word}&cursor=${cursorOf(['t', '0.5', 'x', 'y'])}`,
+        `/kb/articles?q=${word}&cursor=${cursorOf(['t', '0.5', 'x'])}`,
+        `/kb/articles?q=${word}&cursor=${search.body.nextCursor}=`,
       ]) {
         const res = await as(app, tenant.agent).get(url);
         expect(res.status).toBe(400);

@@ -1,10 +1,9 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AuditController } from '@app/demo-kit';
+import { AuditController, HealthController } from '@app/demo-kit';
 import { TenancyModule } from '@app/tenancy';
 import { AccountsModule } from './accounts/accounts.module';
 import { DealsModule } from './deals/deals.module';
-import { HealthController } from './health/health.controller';
 import { ReportsModule } from './reports/reports.module';
 import { SalesApiConfig, SALES_ROLES } from './sales-api.config';
 import { TeamModule } from './team/team.module';

@@ -1,10 +1,9 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AuditController } from '@app/demo-kit';
+import { AuditController, HealthController } from '@app/demo-kit';
 import { TenancyModule } from '@app/tenancy';
 import { CommentsModule } from './comments/comments.module';
-import { HealthController } from './health/health.controller';
 import { KbModule } from './kb/kb.module';
 import { PLATFORM_DATA_SOURCE } from './sla/sla-options';
 import { SlaModule } from './sla/sla.module';

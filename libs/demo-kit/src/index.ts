@@ -5,6 +5,7 @@ export * from './keyset-page.query';
 export * from './name-cursor';
 export * from './validate-if-present.decorator';
 export * from './configure-http-app';
+export * from './health.controller';
 export * from './audit/audit.controller';
 export * from './audit/audit-query.dto';
 export * from './audit/audit-entry.response';

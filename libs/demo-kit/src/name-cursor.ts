@@ -17,14 +17,15 @@ export function encodeNameCursor(cursor: NameCursor): string {
 
 /**
  * Decodes a cursor made by {@link encodeNameCursor}; anything else (including bytes that are not
- * UTF-8, or a non-canonical base64url spelling) is a 400.
+ * UTF-8, a NUL, which no PostgreSQL text holds, or a non-canonical base64url spelling) is a 400.
  */
 export function decodeNameCursor(value: string): NameCursor {
   const text = Buffer.from(value, 'base64url').toString('utf8');
   const id = text.slice(0, 36);
   const name = text.slice(37);
   const cursor = { id, name };
-  if (text[36] !== '|' || !isUUID(id, 'all') || !name || encodeNameCursor(cursor) !== value) {
+  const canonical = encodeNameCursor(cursor) === value;
+  if (text[36] !== '|' || !isUUID(id, 'all') || !name || name.includes('\0') || !canonical) {
     throw new BadRequestException('cursor is malformed');
   }
   return cursor;

@@ -74,6 +74,27 @@ export async function walkPages<T>(
   return pages;
 }
 
+/**
+ * Query strings a listing by name (`NamePageQuery`) must refuse with 400, each with a part of the
+ * message: the limit's bounds, and cursors that are garbage, lack a part, hold no uuid, hold a
+ * NUL, are spelt non-canonically, or are too long.
+ */
+export const BAD_NAME_PAGE_QUERIES: [query: string, message: string][] = [
+  ['limit=0', 'limit must not be less than 1'],
+  ['limit=101', 'limit must not be greater than 100'],
+  ['limit=2.5', 'limit must be an integer number'],
+  ['cursor=garbage', 'cursor is malformed'],
+  [`cursor=${Buffer.from(randomUUID()).toString('base64url')}`, 'cursor is malformed'],
+  [`cursor=${Buffer.from(`${randomUUID()}|`).toString('base64url')}`, 'cursor is malformed'],
+  [
+    `cursor=${Buffer.from('zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz|x').toString('base64url')}`,
+    'cursor is malformed',
+  ],
+  [`cursor=${Buffer.from(`${randomUUID()}|a\0b`).toString('base64url')}`, 'cursor is malformed'],
+  [`cursor=${Buffer.from(`${randomUUID()}|name`).toString('base64')}=`, 'cursor is malformed'],
+  [`cursor=${'a'.repeat(1201)}`, 'cursor must be shorter than or equal to 1200 characters'],
+];
+
 /** The people of the test organisation, by name. */
 export const PEOPLE = [
   'ada',

@@ -1,5 +1,11 @@
 import { Body, Controller, Delete, Get, HttpCode, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import { NamePageQuery } from '@app/demo-kit';
 import { CurrentTenant, Roles, TenantContext, TenantScoped } from '@app/tenancy';
 import { UuidParam } from '../common/uuid-param.decorator';
@@ -16,6 +22,7 @@ export class AccountsController {
   constructor(private readonly accounts: AccountsService) {}
 
   @Post()
+  @ApiCreatedResponse({ type: AccountResponse })
   async create(
     @CurrentTenant() ctx: TenantContext,
     @Body() dto: CreateAccountDto,
@@ -24,12 +31,14 @@ export class AccountsController {
   }
 
   @Get()
+  @ApiOkResponse({ type: AccountListResponse })
   async list(@Query() query: NamePageQuery): Promise<AccountListResponse> {
     const { page, nextCursor } = await this.accounts.list(query);
     return { items: page.map((a) => AccountResponse.from(a)), nextCursor };
   }
 
   @Get(':id')
+  @ApiOkResponse({ type: AccountResponse })
   async get(@UuidParam('id') id: string): Promise<AccountResponse> {
     return AccountResponse.from(await this.accounts.get(id));
   }
@@ -37,6 +46,7 @@ export class AccountsController {
   @Delete(':id')
   @Roles('admin')
   @HttpCode(204)
+  @ApiNoContentResponse()
   async remove(@UuidParam('id') id: string): Promise<void> {
     await this.accounts.remove(id);
   }

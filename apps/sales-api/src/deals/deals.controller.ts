@@ -1,5 +1,11 @@
 import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import { CurrentTenant, Roles, TenantContext, TenantScoped } from '@app/tenancy';
 import { UuidParam } from '../common/uuid-param.decorator';
 import { CreateDealDto } from './create-deal.dto';
@@ -17,6 +23,7 @@ export class DealsController {
   constructor(private readonly deals: DealsService) {}
 
   @Post()
+  @ApiCreatedResponse({ type: DealResponse })
   async create(
     @CurrentTenant() ctx: TenantContext,
     @Body() dto: CreateDealDto,
@@ -25,6 +32,7 @@ export class DealsController {
   }
 
   @Get()
+  @ApiOkResponse({ type: DealListResponse })
   async list(
     @CurrentTenant() ctx: TenantContext,
     @Query() query: ListDealsQuery,
@@ -34,11 +42,13 @@ export class DealsController {
   }
 
   @Get(':id')
+  @ApiOkResponse({ type: DealResponse })
   async get(@UuidParam('id') id: string): Promise<DealResponse> {
     return DealResponse.from(await this.deals.get(id));
   }
 
   @Patch(':id')
+  @ApiOkResponse({ type: DealResponse })
   async update(@UuidParam('id') id: string, @Body() dto: UpdateDealDto): Promise<DealResponse> {
     return DealResponse.from(await this.deals.update(id, dto));
   }
@@ -46,6 +56,7 @@ export class DealsController {
   @Delete(':id')
   @Roles('admin')
   @HttpCode(204)
+  @ApiNoContentResponse()
   async remove(@UuidParam('id') id: string): Promise<void> {
     await this.deals.remove(id);
   }

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, Put, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { NamePageQuery } from '@app/demo-kit';
 import { CurrentTenant, Roles, TenantContext, TenantScoped } from '@app/tenancy';
 import { UuidParam } from '../common/uuid-param.decorator';
@@ -16,6 +16,7 @@ export class TeamController {
   constructor(private readonly team: TeamService) {}
 
   @Get()
+  @ApiOkResponse({ type: TeamMemberListResponse })
   async list(@Query() query: NamePageQuery): Promise<TeamMemberListResponse> {
     const { page, nextCursor } = await this.team.list(query);
     return { items: page.map((m) => TeamMemberResponse.from(m)), nextCursor };
@@ -23,6 +24,7 @@ export class TeamController {
 
   @Put(':userId')
   @Roles('admin')
+  @ApiOkResponse({ type: TeamMemberResponse })
   async put(
     @CurrentTenant() ctx: TenantContext,
     @UuidParam('userId') userId: string,

@@ -5,7 +5,7 @@ import {
   NotFoundException,
 } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Repository } from 'typeorm';
 import {
   decodeKeysetCursor,
@@ -25,22 +25,51 @@ import { KbArticle } from './kb-article.entity';
 
 const QUERY = `websearch_to_tsquery('english', :q)`;
 const RANK = `ts_rank(a.search, ${QUERY})`;
+/**
+ * The rank as an exact decimal whatever the session's `extra_float_digits`: a `real` widens to
+ * float8 exactly, and float8 becomes numeric with 15 significant digits, more than a `real` needs
+ * to read back as itself (`CAST(... AS text)` of the `real` prints 6 digits when the setting is 0).
+ */
+const RANK_DECIMAL = `CAST(CAST(${RANK} AS float8) AS numeric)`;
 
-/** A `real` as PostgreSQL prints it (ts_rank is never negative). */
-const REAL = /^\d+(\.\d+)?(e[-+]\d+)?$/;
+/** A non-negative numeric as PostgreSQL prints it (ts_rank is never negative). */
+const DECIMAL = /^\d+(\.\d+)?$/;
 
-/** A search's position: the rank of its last article, then that article's keyset position. */
-function encodeSearchCursor(rank: string, article: KbArticle): string {
-  return Buffer.from(`${rank}|${encodeKeysetCursor(article)}`).toString('base64url');
+/** A search cursor's tag of its terms: the first 66 bits of their SHA-256, base64url. */
+function termsTag(terms: string): string {
+  return createHash('sha256').update(terms).digest('base64url').slice(0, 11);
 }
 
-/** Decodes a cursor made by {@link encodeSearchCursor}; anything else is a 400. */
-function decodeSearchCursor(value: string): KeysetCursor & { rank: string } {
-  const [rank, position, ...rest] = Buffer.from(value, 'base64url').toString('utf8').split('|');
-  if (rest.length || !REAL.test(rank) || position === undefined) {
+/** A search's position: its terms' tag, the rank of its last article, then its keyset position. */
+function encodeSearchCursor(terms: string, rank: string, article: KbArticle): string {
+  return Buffer.from(`${termsTag(terms)}|${rank}|${encodeKeysetCursor(article)}`).toString(
+    'base64url',
+  );
+}
+
+/**
+ * Decodes a cursor made by {@link encodeSearchCursor} for the same `terms`: one of another search
+ * is a 400 (its position means nothing in this one), and so is anything else, including a rank
+ * that would not read back as a finite `real` (too large, or a non-zero number rounding to 0).
+ */
+function decodeSearchCursor(value: string, terms: string): KeysetCursor & { rank: string } {
+  const text = Buffer.from(value, 'base64url').toString('utf8');
+  const [tag, rank, position, ...rest] = text.split('|');
+  const real = Math.fround(Number(rank));
+  const isReal = DECIMAL.test(rank) && Number.isFinite(real) && (real !== 0 || Number(rank) === 0);
+  if (
+    rest.length ||
+    !isReal ||
+    position === undefined ||
+    Buffer.from(text).toString('base64url') !== value
+  ) {
     throw new BadRequestException('cursor is malformed');
   }
-  return { rank, ...decodeKeysetCursor(position) };
+  const after = { rank, ...decodeKeysetCursor(position) };
+  if (tag !== termsTag(terms)) {
+    throw new BadRequestException('cursor belongs to a search for other terms');
+  }
+  return after;
 }
 
 /** The knowledge base: global articles plus the tenant's own, as row-level security shows them. */
@@ -50,8 +79,8 @@ export class KbArticlesService {
 
   /**
    * One page of the visible articles after the cursor's position: newest first, or with `q` only
-   * the matches, most relevant first (ties newest first). A search's cursor carries the rank of
-   * its last article as PostgreSQL printed it, which reads back as the same `real`.
+   * the matches, most relevant first (ties newest first). A search's cursor carries the exact rank
+   * of its last article and is good only for the same (trimmed) terms.
    */
   async search(query: SearchArticlesQuery): Promise<ArticleListResponse> {
     const qb = this.articles.createQueryBuilder('a');
@@ -62,21 +91,21 @@ export class KbArticlesService {
     }
     const limit = query.limit ?? DEFAULT_PAGE_SIZE;
     qb.where(`a.search @@ ${QUERY}`, { q: terms })
-      .addSelect(`CAST(${RANK} AS text)`, 'rank')
+      .addSelect(RANK_DECIMAL, 'rank')
       .orderBy(RANK, 'DESC')
       .addOrderBy('a.createdAt', 'DESC')
       .addOrderBy('a.id', 'DESC')
       .limit(limit + 1);
     if (query.cursor !== undefined) {
-      const after = decodeSearchCursor(query.cursor);
+      const after = decodeSearchCursor(query.cursor, terms);
       qb.andWhere(
-        `(${RANK}, a.createdAt, a.id) < (CAST(:rank AS real), CAST(:keysetAt AS timestamptz), CAST(:keysetId AS uuid))`,
+        `(${RANK}, a.createdAt, a.id) < (CAST(CAST(:rank AS numeric) AS real), CAST(:keysetAt AS timestamptz), CAST(:keysetId AS uuid))`,
         { rank: after.rank, keysetAt: after.createdAt.toISOString(), keysetId: after.id },
       );
     }
     const { entities, raw } = await qb.getRawAndEntities<{ rank: string }>();
     const { page, nextCursor } = pageOf(entities, limit, (last) =>
-      encodeSearchCursor(raw[limit - 1].rank, last),
+      encodeSearchCursor(terms, raw[limit - 1].rank, last),
     );
     return { items: page.map((a) => ArticleResponse.from(a)), nextCursor };
   }
