@@ -8,6 +8,7 @@ import { DealsVisibleOwnersOnce1764000006000 } from './1764000006000-DealsVisibl
 import { SalesPoliciesThePlannerCanCount1764000007000 } from './1764000007000-SalesPoliciesThePlannerCanCount';
 import { AuditLogAdminsOnly1764000008000 } from './1764000008000-AuditLogAdminsOnly';
 import { NameOrderedPages1764000009000 } from './1764000009000-NameOrderedPages';
+import { DealsPolicyPerTeamSize1764000010000 } from './1764000010000-DealsPolicyPerTeamSize';
 
 /** Every migration of the shared database, in order. New migrations are appended here. */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   SalesPoliciesThePlannerCanCount1764000007000,
   AuditLogAdminsOnly1764000008000,
   NameOrderedPages1764000009000,
+  DealsPolicyPerTeamSize1764000010000,
 ];

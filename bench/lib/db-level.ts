@@ -1,4 +1,7 @@
 import { Client, QueryConfig } from 'pg';
+import { DEFAULT_SETTING_NAMES } from '@app/tenancy';
+// eslint-disable-next-line no-restricted-imports
+import { settingsStatement } from '../../libs/tenancy/src/typeorm/rls-transaction.subscriber';
 import { median, p99, round } from './stats';
 
 /** One query, written both ways. */
@@ -10,6 +13,8 @@ export interface DbQueryPair {
   /** The same rows with an explicit WHERE, as the RLS-bypassing baseline role. */
   explicit: (k: number) => QueryConfig;
   context: { tenantId: string; userId: string; role: string };
+  /** The RLS side's `requestRoleFunction`, as the app configures it (sales-api's). */
+  requestRoleFunction?: string;
 }
 
 export interface DbSideResult {
@@ -29,25 +34,22 @@ export interface DbQueryResult {
   ratios: { median: number; p99: number };
 }
 
-const SET = 'SELECT set_config($1, $2, true), set_config($3, $4, true), set_config($5, $6, true)';
-
 /**
  * A connection as the database-level comparison uses it: inside a transaction, with the settings of
- * `context` written once (the RLS side), or none (the explicit side).
+ * `context` written once by the library's own settings statement (the RLS side: with
+ * `requestRoleFunction`, it also sets the role as the app's transactions do), or none (the explicit
+ * side).
  */
-export async function open(url: string, context?: DbQueryPair['context']): Promise<Client> {
+export async function open(
+  url: string,
+  context?: DbQueryPair['context'],
+  requestRoleFunction?: string,
+): Promise<Client> {
   const c = new Client({ connectionString: url, application_name: 'bench-db-level' });
   await c.connect();
   await c.query('BEGIN');
   if (context) {
-    await c.query(SET, [
-      'app.tenant_id',
-      context.tenantId,
-      'app.user_id',
-      context.userId,
-      'app.role',
-      context.role,
-    ]);
+    await c.query(...settingsStatement(DEFAULT_SETTING_NAMES, context, requestRoleFunction));
   }
   return c;
 }
@@ -82,7 +84,10 @@ export async function compareQueries(
     const conns: { side: 'rls' | 'explicit'; c: Client }[] = [];
     try {
       for (let i = 0; i < CONNECTIONS_PER_SIDE; i++) {
-        conns.push({ side: 'rls', c: await open(appUrl, pair.context) });
+        conns.push({
+          side: 'rls',
+          c: await open(appUrl, pair.context, pair.requestRoleFunction),
+        });
         conns.push({ side: 'explicit', c: await open(baselineUrl) });
       }
       const run = async (side: 'rls' | 'explicit', c: Client, k: number) => {

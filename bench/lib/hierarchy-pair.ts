@@ -1,4 +1,3 @@
-import { managerScopeCondition } from '../../apps/sales-api/src/deals/deal-scope';
 import { TreeNode } from './data';
 import { DbQueryPair } from './db-level';
 
@@ -6,10 +5,14 @@ import { DbQueryPair } from './db-level';
 export const DEAL_COLUMNS =
   'd.tenant_id, d.id, d.account_id, d.title, d.amount, d.stage, d.owner_id, d.created_at, d.updated_at';
 
+/** The request-role function sales-api configures (migration 1764000010000). */
+export const SALES_REQUEST_ROLE_FUNCTION = 'sales.request_role';
+
 /**
- * A manager's deals as sales-api's callerDealsQuery names them (tenant and subtree, in its 'all'
- * or 'page' form) under the policy, against the closure join by hand without RLS: every deal in
- * the subtree, or the first page (the oldest 51, as GET /deals sends it).
+ * A manager's deals as sales-api's callerDealsQuery names them (the tenant only) under the
+ * policies, in the request role of the manager's team size as sales-api's transactions run,
+ * against the closure join by hand without RLS: every deal in the subtree, or the first page (the
+ * oldest 51, as GET /deals sends it).
  */
 export function hierarchyPair(
   id: string,
@@ -24,11 +27,10 @@ export function hierarchyPair(
     id,
     label,
     context: { tenantId: tenant, userId: manager.userId, role: 'manager' },
+    requestRoleFunction: SALES_REQUEST_ROLE_FUNCTION,
     rls: () => ({
-      text: `SELECT ${DEAL_COLUMNS} FROM sales.deals d
-              WHERE d.tenant_id = $1 AND ${managerScopeCondition('d.owner_id', '$1', '$2', page ? 'page' : 'all')}
-              ${tail}`,
-      values,
+      text: `SELECT ${DEAL_COLUMNS} FROM sales.deals d WHERE d.tenant_id = $1 ${tail}`,
+      values: [tenant],
     }),
     explicit: () => ({
       text: `SELECT ${DEAL_COLUMNS} FROM sales.deals d

@@ -80,7 +80,7 @@ export function flightsOf(statements: LoggedStatement[]): number {
 /** A short form of a statement for tables: its first words. */
 export function shortStatement(text: string): string {
   const t = text.replace(/\s+/g, ' ').trim();
-  if (/^SELECT set_config/.test(t)) return 'SELECT set_config(...)';
+  if (/^SELECT (settings\.\*, )?set_config/.test(t)) return 'SELECT set_config(...)';
   const m =
     /^(START TRANSACTION|COMMIT|ROLLBACK|BEGIN|INSERT INTO \S+|UPDATE \S+|DELETE FROM \S+|SELECT)/i.exec(
       t,

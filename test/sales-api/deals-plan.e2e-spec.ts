@@ -22,13 +22,16 @@ const OUTSIDERS = 3999;
 const DEALS = 100_000;
 
 /**
- * A manager with a subtree of 1,000 people in a tenant of 5,001 people and 100,000 deals, queried as
- * sales-api queries (the tenant and the caller's scope named, the policy deciding): the plan fits
- * the role on every PostgreSQL version the suite runs on (18 and 15). A manager's or an admin's
- * first page walks deals_oldest_idx and stops after a few hundred rows; a rep's deals come through
- * deals_owner_idx; the policy's subtree is hashed once per statement, never probed per row. Until
- * migration 1764000007000 the policy was an array of owners that PostgreSQL assumed held 10, and a
- * manager's page read every visible deal through deals_owner_idx and sorted them.
+ * A manager with a subtree of 1,000 people (a large team) and a lead with 99 (a small one) in a
+ * tenant of 5,001 people and 100,000 deals, queried as sales-api queries (the tenant named, a
+ * rep's id too, each manager in the request role of their team's size, the policies deciding): the
+ * plan fits the caller on every PostgreSQL version the suite runs on (18 and 15). The large team's
+ * or an admin's first page walks deals_oldest_idx and stops after a few hundred rows, the subtree
+ * hashed once per statement; a small team's and a rep's deals come through deals_owner_idx. Until
+ * migration 1764000007000 every manager had the owner-array policy that PostgreSQL assumed held 10
+ * owners, and the large team's page read every visible deal through deals_owner_idx and sorted them;
+ * from it until migration 1764000010000, every manager had the hashed check, and the query named
+ * the subtree too, so that PostgreSQL looked it up twice.
  */
 describe('sales-api: the hierarchy policy at scale (EXPLAIN)', () => {
   let owner: Client;
@@ -36,7 +39,7 @@ describe('sales-api: the hierarchy policy at scale (EXPLAIN)', () => {
   let tenantId: string;
   const boss = randomUUID();
   const outsideBoss = randomUUID();
-  const expected = { bossDeals: 0, bossWon: 0, rep: '', repDeals: 0 };
+  const expected = { bossDeals: 0, bossWon: 0, rep: '', repDeals: 0, lead: '', leadDeals: 0 };
 
   const generate = async () => {
     const insertMembers = (sql: string, params: unknown[]) =>
@@ -84,23 +87,31 @@ describe('sales-api: the hierarchy policy at scale (EXPLAIN)', () => {
          SELECT d.stage FROM sales.deals d
            JOIN sales.team_closure c ON c.tenant_id = d.tenant_id AND c.descendant_id = d.owner_id
           WHERE c.ancestor_id = $1),
-       rep AS (SELECT user_id FROM sales.team_members WHERE name = 'rep 1' ORDER BY user_id LIMIT 1)
+       rep AS (SELECT user_id FROM sales.team_members WHERE name = 'rep 1' ORDER BY user_id LIMIT 1),
+       lead AS (SELECT user_id FROM sales.team_members WHERE name = 'lead 1')
        SELECT (SELECT count(*)::int FROM sales.team_closure WHERE ancestor_id = $1) - 1 AS below,
               (SELECT count(*)::int FROM sales.team_members) AS people,
               (SELECT count(*)::int FROM sales.deals) AS deals,
               (SELECT count(*)::int FROM boss_deals) AS boss_deals,
               (SELECT count(*)::int FROM boss_deals WHERE stage = 'won') AS boss_won,
               (SELECT user_id FROM rep) AS rep,
-              (SELECT count(*)::int FROM sales.deals WHERE owner_id = (SELECT user_id FROM rep)) AS rep_deals`,
+              (SELECT count(*)::int FROM sales.deals WHERE owner_id = (SELECT user_id FROM rep)) AS rep_deals,
+              (SELECT user_id FROM lead) AS lead,
+              (SELECT count(*)::int FROM sales.team_closure WHERE ancestor_id = (SELECT user_id FROM lead)) AS lead_team,
+              (SELECT count(*)::int FROM sales.deals d JOIN sales.team_closure c
+                  ON c.tenant_id = d.tenant_id AND c.descendant_id = d.owner_id
+                WHERE c.ancestor_id = (SELECT user_id FROM lead)) AS lead_deals`,
       [boss],
     );
     const c = counts.rows[0];
-    expect([c.below, c.people, c.deals]).toEqual([1000, 5001, DEALS]);
+    expect([c.below, c.people, c.deals, c.lead_team]).toEqual([1000, 5001, DEALS, 100]);
     Object.assign(expected, {
       bossDeals: c.boss_deals,
       bossWon: c.boss_won,
       rep: c.rep,
       repDeals: c.rep_deals,
+      lead: c.lead,
+      leadDeals: c.lead_deals,
     });
   };
 
@@ -120,19 +131,22 @@ describe('sales-api: the hierarchy policy at scale (EXPLAIN)', () => {
     await app.end();
   });
 
-  const explain = (sql: string, params: unknown[] = [], userId: string = boss, role = 'manager') =>
-    inTenant(
-      app,
-      tenantId,
-      async () => {
-        const res = await app.query(
-          `EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, FORMAT JSON) ${sql}`,
-          params,
-        );
-        return res.rows[0]['QUERY PLAN'][0].Plan as PlanNode;
-      },
-      { userId, role },
-    );
+  /** Runs `fn` in a transaction of `role` as sales-api opens them: its settings and request role. */
+  const asCaller = <T>(userId: string, role: string, fn: () => Promise<T>, requestRole = true) =>
+    inTenant(app, tenantId, fn, {
+      userId,
+      role,
+      requestRoleFunction: requestRole ? 'sales.request_role' : undefined,
+    });
+
+  const explain = (sql: string, params: unknown[], userId: string, role: string) =>
+    asCaller(userId, role, async () => {
+      const res = await app.query(
+        `EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, FORMAT JSON) ${sql}`,
+        params,
+      );
+      return res.rows[0]['QUERY PLAN'][0].Plan as PlanNode;
+    });
 
   const dealsAccess = (plan: PlanNode) =>
     nodes(plan)
@@ -159,45 +173,73 @@ describe('sales-api: the hierarchy policy at scale (EXPLAIN)', () => {
     ).toEqual([]);
   };
 
-  /** The scope sales-api names in a page of deals (callerDealsQuery, 'page'), per role; $1 the tenant, $2 the caller. */
-  const scope = {
-    manager: `AND d.owner_id IN (SELECT c.descendant_id FROM sales.team_closure c
-                                  WHERE c.tenant_id = $1 AND c.ancestor_id = $2)`,
-    rep: `AND d.owner_id = $2`,
-    admin: `AND $2::uuid IS NOT NULL`,
+  type Caller = 'boss' | 'lead' | 'rep' | 'admin';
+  const callers: Record<Caller, { role: string; user: () => string }> = {
+    boss: { role: 'manager', user: () => boss },
+    lead: { role: 'manager', user: () => expected.lead },
+    rep: { role: 'rep', user: () => expected.rep },
+    admin: { role: 'admin', user: () => boss },
   };
-  type Role = keyof typeof scope;
-  const pageSql = (
-    role: Role,
-  ) => `SELECT d.id FROM sales.deals d WHERE d.tenant_id = $1 ${scope[role]}
-                                    ORDER BY d.created_at, d.id LIMIT 51`;
+
+  /** A first page of deals as sales-api sends it (callerDealsQuery): the tenant, and a rep's id. */
+  const pageSql = (who: Caller) =>
+    `SELECT d.id FROM sales.deals d WHERE d.tenant_id = $1
+        ${who === 'rep' ? 'AND d.owner_id = $2' : ''} ORDER BY d.created_at, d.id LIMIT 51`;
+  const pageParams = (who: Caller) => (who === 'rep' ? [tenantId, expected.rep] : [tenantId]);
+
+  /** The plan of the caller's first page, in the caller's transaction as sales-api opens it. */
+  const firstPagePlan = (who: Caller) =>
+    explain(pageSql(who), pageParams(who), callers[who].user(), callers[who].role);
 
   /** The caller's first page computed by the owner, without RLS. */
-  const expectedPage = async (role: Role, userId: string) => {
+  const expectedPage = async (who: Caller) => {
     const visible = {
-      manager: `d.owner_id IN (SELECT descendant_id FROM sales.team_closure WHERE ancestor_id = $1)`,
+      boss: `d.owner_id IN (SELECT descendant_id FROM sales.team_closure WHERE ancestor_id = $1)`,
+      lead: `d.owner_id IN (SELECT descendant_id FROM sales.team_closure WHERE ancestor_id = $1)`,
       rep: `d.owner_id = $1`,
       admin: `$1::uuid IS NOT NULL`,
-    }[role];
+    }[who];
     const want = await inTenant(
       owner,
       tenantId,
       () =>
         owner.query(
           `SELECT d.id FROM sales.deals d WHERE ${visible} ORDER BY d.created_at, d.id LIMIT 51`,
-          [userId],
+          [callers[who].user()],
         ),
       { userId: boss, role: 'admin' },
     );
     return want.rows;
   };
 
-  const who = (role: Role) => (role === 'rep' ? expected.rep : boss);
+  it('runs a manager as the request role of their team size, anyone else as the application role', async () => {
+    const seen: Record<string, unknown> = {};
+    for (const who of ['boss', 'lead', 'rep', 'admin'] as Caller[]) {
+      seen[who] = await asCaller(
+        callers[who].user(),
+        callers[who].role,
+        async () => (await app.query(`SELECT current_user AS role`)).rows[0].role,
+      );
+    }
+    seen.stranger = await asCaller(
+      boss,
+      'auditor',
+      async () => (await app.query(`SELECT current_user AS role`)).rows[0].role,
+    );
+    const session = (await app.query(`SELECT current_user AS role`)).rows[0].role;
+    expect(seen).toEqual({
+      boss: `${session}_large_team_manager`,
+      lead: `${session}_small_team_manager`,
+      rep: session,
+      admin: session,
+      stranger: session,
+    });
+  });
 
-  it.each(['manager', 'admin'] as Role[])(
+  it.each(['boss', 'admin'] as Caller[])(
     '%s (1,000 people below / the whole tenant): the first page walks deals_oldest_idx and reads under 1,000 rows, not every visible deal',
-    async (role) => {
-      const plan = await explain(pageSql(role), [tenantId, who(role)], who(role), role);
+    async (who) => {
+      const plan = await firstPagePlan(who);
       const access = dealsAccess(plan);
       expect(access).toHaveLength(1);
       expect(access[0]).toMatchObject({ path: 'Index Scan', index: 'deals_oldest_idx' });
@@ -206,52 +248,109 @@ describe('sales-api: the hierarchy policy at scale (EXPLAIN)', () => {
     },
   );
 
-  it("finds a rep's deals through deals_owner_idx, reading only their own", async () => {
-    const plan = await explain(pageSql('rep'), [tenantId, expected.rep], expected.rep, 'rep');
-    expect(dealsAccess(plan)).toEqual([
-      { path: expect.any(String), index: 'deals_owner_idx', read: expected.repDeals },
-    ]);
-    expect(expected.repDeals).toBeGreaterThanOrEqual(19);
-  });
+  it.each(['lead', 'rep'] as Caller[])(
+    "%s (99 people below / none): the first page comes through deals_owner_idx, reading only the caller's deals",
+    async (who) => {
+      const plan = await firstPagePlan(who);
+      const deals = who === 'lead' ? expected.leadDeals : expected.repDeals;
+      expect(dealsAccess(plan)).toEqual([
+        { path: expect.any(String), index: 'deals_owner_idx', read: deals },
+      ]);
+      expect(deals).toBeGreaterThanOrEqual(who === 'lead' ? 1_900 : 19);
+      expectNoPerRowSubPlan(plan);
+    },
+  );
 
-  it.each(['manager', 'rep', 'admin'] as Role[])(
-    'gives %s the exact 51 oldest visible deals, with the scope named and with the policy alone',
-    async (role) => {
-      const want = await expectedPage(role, who(role));
-      expect(want.length).toBe(role === 'rep' ? expected.repDeals : 51);
-      const alone = `SELECT d.id FROM sales.deals d WHERE d.tenant_id = $1
-                      ORDER BY d.created_at, d.id LIMIT 51`;
-      for (const [sql, params] of [
-        [pageSql(role), [tenantId, who(role)]],
-        [alone, [tenantId]],
-      ] as const) {
-        const got = await inTenant(app, tenantId, () => app.query(sql, [...params]), {
-          userId: who(role),
-          role,
-        });
-        expect(got.rows).toEqual(want);
+  it.each(['boss', 'lead', 'rep', 'admin'] as Caller[])(
+    'gives %s the exact 51 oldest visible deals, in its request role and as the application role',
+    async (who) => {
+      const want = await expectedPage(who);
+      expect(want.length).toBe(who === 'rep' ? expected.repDeals : 51);
+      const alone = `SELECT d.id FROM sales.deals d ORDER BY d.created_at, d.id LIMIT 51`;
+      for (const requestRole of [true, false]) {
+        for (const [sql, params] of [
+          [pageSql(who), pageParams(who)],
+          [alone, []],
+        ] as const) {
+          const got = await asCaller(
+            callers[who].user(),
+            callers[who].role,
+            () => app.query(sql, [...params]),
+            requestRole,
+          );
+          expect(got.rows).toEqual(want);
+        }
       }
     },
   );
 
-  it("builds a manager's pipeline report from exactly their subtree's deals, through deals_owner_idx", async () => {
+  it.each(['boss', 'lead'] as Caller[])(
+    '%s may write deals of their subtree in their request role, and no deal outside it',
+    async (who) => {
+      const rows = await inTenant(
+        owner,
+        tenantId,
+        () =>
+          owner.query(
+            `SELECT (SELECT descendant_id FROM sales.team_closure
+                  WHERE ancestor_id = $1 AND descendant_id <> $1 ORDER BY 1 LIMIT 1) AS inside,
+                (SELECT user_id FROM sales.team_members WHERE manager_id = $2 ORDER BY 1 LIMIT 1) AS outside,
+                (SELECT id FROM sales.accounts ORDER BY 1 LIMIT 1) AS account`,
+            [callers[who].user(), outsideBoss],
+          ),
+        { userId: boss, role: 'admin' },
+      );
+      const { inside, outside, account } = rows.rows[0];
+      const insert = (ownerId: string) =>
+        asCaller(callers[who].user(), 'manager', () =>
+          app.query(
+            `INSERT INTO sales.deals (tenant_id, account_id, title, amount, owner_id)
+             VALUES ($1, $2, 'written by ' || $3, 1, $4) RETURNING owner_id`,
+            [tenantId, account, who, ownerId],
+          ),
+        );
+      await expect(insert(outside)).rejects.toMatchObject({ code: '42501' });
+      const written = await insert(inside);
+      expect(written.rows).toEqual([{ owner_id: inside }]);
+      const moved = await asCaller(callers[who].user(), 'manager', () =>
+        app.query(`UPDATE sales.deals SET owner_id = $1 WHERE title = 'written by ' || $2`, [
+          outside,
+          who,
+        ]),
+      ).catch((e: { code?: string }) => e.code);
+      expect(moved).toBe('42501');
+      await inTenant(
+        owner,
+        tenantId,
+        () => owner.query(`DELETE FROM sales.deals WHERE title = 'written by ' || $1`, [who]),
+        { userId: boss, role: 'admin' },
+      );
+    },
+  );
+
+  it("builds a manager's pipeline report from exactly their subtree's deals, each read once", async () => {
     const report = `SELECT d.stage, count(*)::int AS n FROM sales.deals d
-                     WHERE d.tenant_id = $1 AND d.owner_id = ANY (ARRAY(
-                       SELECT c.descendant_id FROM sales.team_closure c
-                        WHERE c.tenant_id = $1 AND c.ancestor_id = $2))
-                     GROUP BY d.stage`;
-    const plan = await explain(report, [tenantId, boss]);
-    expect(dealsAccess(plan)).toEqual([
-      { path: expect.any(String), index: 'deals_owner_idx', read: expected.bossDeals },
-    ]);
-    expectNoPerRowSubPlan(plan);
-    const got = await inTenant(app, tenantId, () => app.query(report, [tenantId, boss]), {
-      userId: boss,
-      role: 'manager',
-    });
-    const rows = got.rows as { stage: string; n: number }[];
-    expect(rows.reduce((sum, r) => sum + r.n, 0)).toBe(expected.bossDeals);
-    expect(rows.find((r) => r.stage === 'won')?.n).toBe(expected.bossWon);
+                     WHERE d.tenant_id = $1 GROUP BY d.stage`;
+    for (const who of ['boss', 'lead'] as Caller[]) {
+      const plan = await explain(report, [tenantId], callers[who].user(), 'manager');
+      expectNoPerRowSubPlan(plan);
+      const access = dealsAccess(plan);
+      if (who === 'lead') {
+        expect(access).toEqual([
+          { path: expect.any(String), index: 'deals_owner_idx', read: expected.leadDeals },
+        ]);
+      }
+      const got = await asCaller(callers[who].user(), 'manager', () =>
+        app.query(report, [tenantId]),
+      );
+      const rows = got.rows as { stage: string; n: number }[];
+      const deals = who === 'boss' ? expected.bossDeals : expected.leadDeals;
+      expect(rows.reduce((sum, r) => sum + r.n, 0)).toBe(deals);
+    }
+    const boss = await asCaller(callers.boss.user(), 'manager', () =>
+      app.query(report, [tenantId]),
+    );
+    expect(boss.rows.find((r: { stage: string }) => r.stage === 'won')?.n).toBe(expected.bossWon);
     expect(expected.bossDeals).toBeGreaterThan(19_000);
     expect(expected.bossDeals).toBeLessThan(21_000);
   });

@@ -1,5 +1,6 @@
 import { Client } from 'pg';
 import { connect, inTenant } from '../support/db';
+import { StatementCounter } from '../support/statement-counter';
 import {
   call,
   createOrg,
@@ -111,6 +112,25 @@ describe('sales-api: deal visibility follows the reporting tree', () => {
       { userId: org.user.ada, role: 'admin' },
     );
     expect(noTenant).toEqual([]);
+  });
+
+  it("runs each request's transaction in the role sales.request_role() names, once the settings are written", async () => {
+    const counter = new StatementCounter().install();
+    try {
+      const sent = await counter.during(() =>
+        call(h.app, 'get', '/deals?limit=5', org.token.mona).expect(200),
+      );
+      const settings = sent.filter((sql) => /^SELECT settings\.\*, set_config/.test(sql));
+      expect(settings.length).toBeGreaterThanOrEqual(1);
+      for (const sql of settings) {
+        expect(sql).toContain(
+          `set_config('role', COALESCE("sales"."request_role"(), 'none'), true)`,
+        );
+      }
+      expect(sent.filter((sql) => /^SELECT set_config/.test(sql))).toEqual([]);
+    } finally {
+      counter.uninstall();
+    }
   });
 
   it('GET /deals/:id is 404 for a deal outside the caller subtree and 200 inside it', async () => {

@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
+import { DEFAULT_SETTING_NAMES } from '@app/tenancy';
+// eslint-disable-next-line no-restricted-imports
+import { settingsStatement } from '../../libs/tenancy/src/typeorm/rls-transaction.subscriber';
 import { testUrl } from './test-env';
 
 /** A connected pg client as the owner, the application role, or the superuser of the test database. */
@@ -10,19 +13,33 @@ export async function connect(who: 'owner' | 'app' | 'admin'): Promise<Client> {
   return client;
 }
 
-/** Runs `fn` in a transaction whose tenant (and optionally user and role) settings are set LOCAL. */
+/**
+ * Runs `fn` in a transaction whose tenant (and optionally user and role) settings are set LOCAL;
+ * with `requestRoleFunction`, by the library's own settings statement, which also sets the role.
+ */
 export async function inTenant<T>(
   client: Client,
   tenantId: string | null,
   fn: () => Promise<T>,
-  extra: { userId?: string; role?: string } = {},
+  extra: { userId?: string; role?: string; requestRoleFunction?: string } = {},
 ): Promise<T> {
   await client.query('BEGIN');
   try {
-    await client.query(
-      `SELECT set_config('app.tenant_id', $1, true), set_config('app.user_id', $2, true), set_config('app.role', $3, true)`,
-      [tenantId ?? '', extra.userId ?? '', extra.role ?? ''],
-    );
+    if (extra.requestRoleFunction) {
+      const context = {
+        tenantId: tenantId ?? '',
+        userId: extra.userId ?? '',
+        role: extra.role ?? '',
+      };
+      await client.query(
+        ...settingsStatement(DEFAULT_SETTING_NAMES, context, extra.requestRoleFunction),
+      );
+    } else {
+      await client.query(
+        `SELECT set_config('app.tenant_id', $1, true), set_config('app.user_id', $2, true), set_config('app.role', $3, true)`,
+        [tenantId ?? '', extra.userId ?? '', extra.role ?? ''],
+      );
+    }
     const result = await fn();
     await client.query('COMMIT');
     return result;

@@ -27,6 +27,7 @@ export class SalesAppModule {
           jwt: { secret: config.jwtSecret },
           roles: SALES_ROLES,
           preparedSettings: config.preparedSettings ?? true,
+          requestRoleFunction: 'sales.request_role',
           tenantStatus: { cacheTtlMs: config.tenantStatusTtlMs },
         }),
         TeamModule,

@@ -77,7 +77,7 @@ export async function prepareDatabase(
   await withClient(adminUrl, async (c) => {
     for (const [role, password, extra] of [
       [roles.owner, roles.ownerPassword, 'CREATEROLE'],
-      [roles.app, roles.appPassword, 'NOCREATEROLE'],
+      [roles.app, roles.appPassword, 'NOCREATEROLE NOINHERIT'],
       [roles.platform, roles.platformPassword, 'NOCREATEROLE'],
     ] as const) {
       const exists = await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);

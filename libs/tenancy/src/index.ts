@@ -17,12 +17,15 @@ export {
   ensureAppRole,
   grantSchemaUsage,
   revokeSchemaUsage,
+  ensureRequestRole,
+  dropRequestRole,
 } from './migrations/rls.migration-helpers';
 export type {
   RlsTableOptions,
   TenantTableOptions,
   SharedTableOptions,
   TablePrivilege,
+  RequestRoleOptions,
 } from './migrations/rls.migration-helpers';
 export {
   settingExpression,

@@ -95,6 +95,19 @@ export interface TenancyModuleOptions {
    * Default: `false`.
    */
   preparedSettings?: boolean;
+  /**
+   * A SQL function (`schema.name`, lower case, no arguments, returning text) that names the
+   * PostgreSQL role each tenant transaction runs as: the settings statement calls it right after
+   * writing the settings (it may read them, and tables under their policies) and applies its result
+   * with `SET LOCAL ROLE` semantics (`set_config('role', ..., true)`: it ends with the transaction).
+   * `'none'` or NULL keeps the connection's own role. With it, policies can be written `TO` a role
+   * instead of testing the role setting row by row, and the app can give a request the policy that
+   * fits it (sales-api gives managers of large and small teams different ones). The connection's
+   * role must be a member of every role it returns (or the request fails: fail closed), and the
+   * start-up check refuses any role it can become that is a superuser, has BYPASSRLS or owns a
+   * tenant table. Default: none (the transaction runs as the connection's role).
+   */
+  requestRoleFunction?: string;
 }
 
 /** Module-definition extras: how nestjs-cls is registered. */
@@ -134,4 +147,5 @@ export interface ResolvedTenancyOptions {
   platform?: { dataSourceName: string };
   rlsViolationStatus: 403 | 404;
   preparedSettings: boolean;
+  requestRoleFunction?: string;
 }

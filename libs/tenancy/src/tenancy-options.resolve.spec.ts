@@ -73,3 +73,24 @@ describe('resolveTenancyOptions: roles and expiry', () => {
     ).toBe(false);
   });
 });
+
+describe('resolveTenancyOptions: requestRoleFunction', () => {
+  const base = { jwt: { secret: SECRET }, roles: ['agent'] };
+
+  it('takes a schema-qualified lower-case function name, and none by default', () => {
+    expect(resolveTenancyOptions(base).requestRoleFunction).toBeUndefined();
+    expect(
+      resolveTenancyOptions({ ...base, requestRoleFunction: 'sales.request_role' })
+        .requestRoleFunction,
+    ).toBe('sales.request_role');
+  });
+
+  it.each(['request_role', 'Sales.request_role', 'sales.request_role()', 'a.b.c', 'sales."x"'])(
+    'refuses %s at start-up: it is written into SQL, so it must be a plain schema.name',
+    (name) => {
+      expect(() => resolveTenancyOptions({ ...base, requestRoleFunction: name })).toThrow(
+        TenancyConfigurationError,
+      );
+    },
+  );
+});

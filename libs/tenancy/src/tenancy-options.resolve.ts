@@ -1,7 +1,7 @@
 import { createPublicKey, createSecretKey, KeyObject } from 'node:crypto';
 import { isRoleName, ROLE_FORM } from './context/tenant-context.validation';
 import { TenancyConfigurationError } from './errors/tenancy.error';
-import { settingLiteral } from './migrations/sql';
+import { qualifiedTable, settingLiteral } from './migrations/sql';
 import { DEFAULT_SETTING_NAMES } from './tenancy.constants';
 import { ResolvedTenancyOptions, TenancyModuleOptions } from './tenancy-options.interface';
 
@@ -34,6 +34,14 @@ export function resolveTenancyOptions(options: TenancyModuleOptions): ResolvedTe
   }
   const settings = { ...DEFAULT_SETTING_NAMES, ...options.settings };
   Object.values(settings).forEach(settingLiteral);
+  if (options.requestRoleFunction !== undefined) {
+    if (!options.requestRoleFunction.includes('.')) {
+      throw new TenancyConfigurationError(
+        `requestRoleFunction must be schema-qualified ("schema.name"), got "${options.requestRoleFunction}"`,
+      );
+    }
+    qualifiedTable(options.requestRoleFunction);
+  }
   return {
     jwt: {
       clockToleranceSeconds: 0,
@@ -53,6 +61,7 @@ export function resolveTenancyOptions(options: TenancyModuleOptions): ResolvedTe
     platform: options.platform,
     rlsViolationStatus: options.rlsViolationStatus ?? 403,
     preparedSettings: options.preparedSettings ?? false,
+    requestRoleFunction: options.requestRoleFunction,
   };
 }
 

@@ -42,7 +42,12 @@ export class TenancyRuntime implements ScopeLookup {
         `the TypeORM data source "${this.options.dataSourceName ?? 'default'}" is not initialised: import TypeOrmModule.forRoot() before TenancyModule`,
       );
     }
-    this.createRunner = installRlsDataSource(ds, this, this.options.settings);
+    this.createRunner = installRlsDataSource(
+      ds,
+      this,
+      this.options.settings,
+      this.options.requestRoleFunction,
+    );
     this.ds = ds;
     this.logger.log(
       `RLS context installed on data source "${this.options.dataSourceName ?? 'default'}"`,

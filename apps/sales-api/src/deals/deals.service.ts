@@ -46,11 +46,11 @@ export class DealsService {
 
   /**
    * One page of the deals the caller may see, oldest first, optionally of one stage. The row
-   * policies decide which deals; the query names the tenant and the caller's scope only so that
-   * the planner estimates with real statistics (see {@link callerDealsQuery}).
+   * policies decide which deals; what the query names is there for the planner (see
+   * {@link callerDealsQuery}).
    */
   list(ctx: TenantContext, query: ListDealsQuery): Promise<KeysetPage<Deal>> {
-    const qb = callerDealsQuery(this.deals, 'd', ctx, 'page');
+    const qb = callerDealsQuery(this.deals, 'd', ctx);
     if (query.stage) qb.andWhere('d.stage = :stage', { stage: query.stage });
     return findKeysetPage(qb, 'd', 'ASC', query);
   }

@@ -12,13 +12,12 @@ import { PipelineResponse } from './pipeline.response';
 export class ReportsService {
   constructor(@InjectRepository(Deal) private readonly deals: Repository<Deal>) {}
 
-  /** Count and total amount per stage (the query names the caller's scope for the planner). */
+  /** Count and total amount per stage (what the query names is there for the planner: callerDealsQuery). */
   async pipeline(ctx: TenantContext): Promise<PipelineResponse> {
     const rows: { stage: string; count: number; total: string }[] = await callerDealsQuery(
       this.deals,
       'd',
       ctx,
-      'all',
     )
       .select('d.stage', 'stage')
       .addSelect('count(*)::int', 'count')

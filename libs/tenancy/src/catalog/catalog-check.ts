@@ -14,7 +14,8 @@ export type CatalogFindingCode =
   | 'APP_ROLE_MISSING'
   | 'APP_ROLE_SUPERUSER'
   | 'APP_ROLE_BYPASSRLS'
-  | 'APP_ROLE_OWNS_TENANT_TABLE';
+  | 'APP_ROLE_OWNS_TENANT_TABLE'
+  | 'REQUEST_ROLE_FUNCTION_UNUSABLE';
 
 /** One problem found by {@link checkTenancyCatalog}. */
 export interface CatalogFinding {
@@ -55,7 +56,8 @@ interface TableRow {
  * primary key; unique constraints and foreign keys that omit `tenant_id`; views that are not
  * `security_invoker`; materialized views the application role can read (they hold rows copied
  * with their owner's rights, and row-level security cannot apply to them); and an application role that is superuser, has BYPASSRLS, or owns (or can
- * become the owner of) a tenant table. Tables whose tenant column is nullable are shared tables:
+ * become the owner of) a tenant table, or can become (SET ROLE) a role that is superuser or has
+ * BYPASSRLS (a request role, see `requestRoleFunction`, or any other membership). Tables whose tenant column is nullable are shared tables:
  * their primary key may omit it. An empty result means the catalog passed.
  */
 export async function checkTenancyCatalog(
@@ -68,25 +70,41 @@ export async function checkTenancyCatalog(
   const ignore = new Set(options.ignore ?? []);
   const findings: CatalogFinding[] = [];
 
-  const role = rowsOf<{ rolsuper: boolean; rolbypassrls: boolean }>(
-    await db.query('SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = $1', [appRole]),
-  )[0];
-  if (!role) {
+  const roles = rowsOf<{ name: string; rolsuper: boolean; rolbypassrls: boolean }>(
+    await db.query(
+      `SELECT r.rolname AS name, r.rolsuper, r.rolbypassrls
+         FROM pg_roles a JOIN pg_roles r
+           ON r.oid = a.oid OR (NOT a.rolsuper AND pg_has_role(a.oid, r.oid, 'MEMBER'))
+        WHERE a.rolname = $1
+        ORDER BY r.rolname <> $1, r.rolname`,
+      [appRole],
+    ),
+  );
+  if (!roles.length) {
     findings.push({
       code: 'APP_ROLE_MISSING',
       message: `the application role "${appRole}" does not exist; create it (LOGIN NOSUPERUSER NOBYPASSRLS)`,
     });
-  } else {
+  }
+  for (const role of roles) {
+    const who =
+      role.name === appRole
+        ? `the application role "${appRole}"`
+        : `the application role "${appRole}" can become "${role.name}" (SET ROLE), which`;
+    const fix =
+      role.name === appRole
+        ? `ALTER ROLE ${appRole}`
+        : `REVOKE ${role.name} FROM ${appRole}, or ALTER ROLE ${role.name}`;
     if (role.rolsuper) {
       findings.push({
         code: 'APP_ROLE_SUPERUSER',
-        message: `the application role "${appRole}" is a superuser and bypasses every policy; ALTER ROLE ${appRole} NOSUPERUSER`,
+        message: `${who} is a superuser and bypasses every policy; ${fix} NOSUPERUSER`,
       });
     }
     if (role.rolbypassrls) {
       findings.push({
         code: 'APP_ROLE_BYPASSRLS',
-        message: `the application role "${appRole}" has BYPASSRLS; ALTER ROLE ${appRole} NOBYPASSRLS`,
+        message: `${who} has BYPASSRLS; ${fix} NOBYPASSRLS`,
       });
     }
   }
@@ -97,7 +115,7 @@ export async function checkTenancyCatalog(
               c.relrowsecurity AS rls, c.relforcerowsecurity AS forced,
               (SELECT count(*)::int FROM pg_policy p WHERE p.polrelid = c.oid) AS policies,
               NOT a.attnotnull AS nullable, a.attnum::int AS attnum,
-              (r.oid IS NOT NULL AND (c.relowner = r.oid OR (NOT r.rolsuper AND pg_has_role(r.oid, c.relowner, 'USAGE')))) AS owned_by_app
+              (r.oid IS NOT NULL AND (c.relowner = r.oid OR (NOT r.rolsuper AND pg_has_role(r.oid, c.relowner, 'MEMBER')))) AS owned_by_app
          FROM pg_class c
          JOIN pg_namespace n ON n.oid = c.relnamespace
          JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = $1 AND NOT a.attisdropped

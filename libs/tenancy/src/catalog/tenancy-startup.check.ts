@@ -6,7 +6,8 @@ import { checkTenancyCatalog, CatalogFinding, formatCatalogFindings } from './ca
 /**
  * At start-up: installs the RLS routing on the data source, then refuses to run (or, with
  * `startupCheck: 'warn'`, warns) when the app's own connection is a superuser, has BYPASSRLS,
- * owns a tenant table, or the catalog check finds a table that could leak.
+ * owns a tenant table, can become (SET ROLE) a role that does, the catalog check finds a table that
+ * could leak, or the configured `requestRoleFunction` is missing or not callable.
  */
 @Injectable()
 export class TenancyStartupCheck implements OnModuleInit {
@@ -38,6 +39,31 @@ export class TenancyStartupCheck implements OnModuleInit {
       ...(catalog || {}),
       appRole: rows[0].role,
     });
-    return catalog === false ? found.filter((f) => f.code.startsWith('APP_ROLE')) : found;
+    const own = catalog === false ? found.filter((f) => f.code.startsWith('APP_ROLE')) : found;
+    return [...own, ...(await this.requestRoleFunctionFindings())];
+  }
+
+  /** The configured request-role function must exist without arguments, return text, and be callable. */
+  private async requestRoleFunctionFindings(): Promise<CatalogFinding[]> {
+    const name = this.runtime.options.requestRoleFunction;
+    if (name === undefined) return [];
+    const rows: { returns: string; callable: boolean }[] = await this.runtime.dataSource.query(
+      `SELECT format_type(p.prorettype, NULL) AS returns,
+              has_function_privilege(p.oid, 'EXECUTE') AS callable
+         FROM pg_proc p WHERE p.oid = to_regprocedure($1)`,
+      [`${name}()`],
+    );
+    const found = rows[0];
+    if (found?.returns === 'text' && found.callable) return [];
+    return [
+      {
+        code: 'REQUEST_ROLE_FUNCTION_UNUSABLE',
+        message: !found
+          ? `requestRoleFunction ${name}() does not exist (a function without arguments, returning text)`
+          : found.returns !== 'text'
+            ? `requestRoleFunction ${name}() returns ${found.returns}, not text`
+            : `the application role may not EXECUTE requestRoleFunction ${name}(); GRANT EXECUTE ON FUNCTION ${name}() TO it`,
+      },
+    ];
   }
 }

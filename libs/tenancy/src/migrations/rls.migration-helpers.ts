@@ -249,3 +249,91 @@ export async function revokeSchemaUsage(
   for (const s of schemas)
     await db.query(`REVOKE ALL ON SCHEMA ${quoteIdent(s)} FROM ${quoteIdent(role)}`);
 }
+
+/** Options of {@link ensureRequestRole}. */
+export interface RequestRoleOptions {
+  /** The role the application logs in as; it becomes a member of the request role. Default: `app_user`. */
+  appRole?: string;
+  /**
+   * Tables (`schema.table`) the request role may use, with the application role's own privileges
+   * on each (and USAGE on their schemas): a transaction running as the request role can do what
+   * the application could, under the policies written `TO` the request role. Default: none.
+   */
+  tables?: string[];
+}
+
+/**
+ * Makes a role that tenant transactions can run as (`requestRoleFunction`): created when missing
+ * (NOLOGIN, NOSUPERUSER, NOBYPASSRLS, NOINHERIT; roles are shared by every database of the
+ * server, so an existing one is reused), granted to the application role so that it may `SET
+ * ROLE` to it — without inheriting it on PostgreSQL 16 and later, so that the policies written `TO`
+ * the request role do not also apply to the application role's own transactions (on PostgreSQL 15
+ * and older, create the application role NOINHERIT for the same effect) — and given the
+ * application role's privileges on `tables`.
+ */
+export async function ensureRequestRole(
+  db: SqlExecutor,
+  role: string,
+  options: RequestRoleOptions = {},
+): Promise<void> {
+  const app = quoteIdent(options.appRole ?? DEFAULT_APP_ROLE);
+  const target = quoteIdent(role);
+  const exists = rowsOf(await db.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]));
+  if (!exists.length) {
+    await db.query(`CREATE ROLE ${target} NOLOGIN NOSUPERUSER NOBYPASSRLS NOINHERIT`);
+  }
+  const [{ version }] = rowsOf<{ version: number }>(
+    await db.query(`SELECT current_setting('server_version_num')::int AS version`),
+  );
+  await db.query(
+    `GRANT ${target} TO ${app}${version >= 160000 ? ' WITH INHERIT FALSE, SET TRUE' : ''}`,
+  );
+  for (const name of options.tables ?? []) {
+    const t = qualifiedTable(name);
+    const granted = rowsOf<{ privilege: string }>(
+      await db.query(
+        `SELECT privilege_type AS privilege FROM information_schema.role_table_grants
+          WHERE grantee = $1 AND table_schema = $2 AND table_name = $3
+            AND privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE')
+          ORDER BY 1`,
+        [options.appRole ?? DEFAULT_APP_ROLE, t.schema, t.table],
+      ),
+    ).map((r) => r.privilege);
+    await db.query(`GRANT USAGE ON SCHEMA ${quoteIdent(t.schema)} TO ${target}`);
+    if (granted.length) await db.query(`GRANT ${granted.join(', ')} ON ${t.sql} TO ${target}`);
+  }
+}
+
+/**
+ * Reverses {@link ensureRequestRole} in this database: revokes the role's privileges on `tables`
+ * and their schemas; then, unless another database of the server still grants the role something
+ * (roles and memberships are server-wide), revokes the application role's membership and drops
+ * the role. Otherwise both are left for that database's own migration.
+ */
+export async function dropRequestRole(
+  db: SqlExecutor,
+  role: string,
+  options: RequestRoleOptions = {},
+): Promise<void> {
+  const target = quoteIdent(role);
+  const app = quoteIdent(options.appRole ?? DEFAULT_APP_ROLE);
+  const schemas = new Set<string>();
+  for (const name of options.tables ?? []) {
+    const t = qualifiedTable(name);
+    schemas.add(t.schema);
+    await db.query(`REVOKE ALL ON ${t.sql} FROM ${target}`);
+  }
+  for (const s of schemas) await db.query(`REVOKE ALL ON SCHEMA ${quoteIdent(s)} FROM ${target}`);
+  const elsewhere = rowsOf(
+    await db.query(
+      `SELECT 1 FROM pg_shdepend d JOIN pg_roles r ON r.oid = d.refobjid
+        WHERE d.refclassid = 'pg_authid'::regclass AND r.rolname = $1
+          AND d.dbid <> (SELECT oid FROM pg_database WHERE datname = current_database())
+        LIMIT 1`,
+      [role],
+    ),
+  );
+  if (elsewhere.length) return;
+  await db.query(`REVOKE ${target} FROM ${app}`);
+  await db.query(`DROP ROLE ${target}`);
+}

@@ -26,6 +26,7 @@ export function installRlsDataSource(
   dataSource: DataSource,
   scopes: ScopeLookup,
   settings: TenancySettingNames,
+  roleFunction?: string,
 ): (mode?: 'master' | 'slave') => QueryRunner {
   const ds = dataSource as Installed;
   if (ds[INSTALLED]) return ds[INSTALLED].original;
@@ -37,6 +38,6 @@ export function installRlsDataSource(
     scopes.assertNoOrphanContext();
     return original(mode);
   };
-  dataSource.subscribers.push(new RlsTransactionSubscriber(settings));
+  dataSource.subscribers.push(new RlsTransactionSubscriber(settings, roleFunction));
   return original;
 }

@@ -1,21 +1,44 @@
 import { EntitySubscriberInterface, TransactionStartEvent } from 'typeorm';
 import { TenantContext } from '../context/tenant-context.interface';
 import { TenancySettingNames } from '../tenancy.constants';
+import { qualifiedTable } from '../migrations/sql';
 import { runnerContext } from './runner-context';
 
-const SET_SETTINGS =
-  'SELECT set_config($1, $2, true), set_config($3, $4, true), set_config($5, $6, true), set_config($7, $8, true)';
+const SETTINGS =
+  'set_config($1, $2, true), set_config($3, $4, true), set_config($5, $6, true), set_config($7, $8, true)';
+const SET_SETTINGS = `SELECT ${SETTINGS}`;
+
+/**
+ * The settings statement when a request-role function is configured: the settings are written in
+ * a sub-select (`OFFSET 0` keeps it a sub-plan of its own, and PostgreSQL never drops a volatile
+ * output), and only from its row does the outer select call the function, so the function reads
+ * the settings just written. `set_config('role', ..., true)` is `SET LOCAL ROLE`: it ends with the
+ * transaction; `'none'` (or NULL) leaves the connection's own role.
+ */
+function setSettingsAndRole(roleFunction: string): string {
+  return `SELECT settings.*, set_config('role', COALESCE(${qualifiedTable(roleFunction).sql}(), 'none'), true) AS role FROM (SELECT ${SETTINGS} OFFSET 0) settings`;
+}
+
+const withRole = new Map<string, string>();
 
 /**
  * The one statement that writes a context into the current transaction: four `set_config(...,
- * true)` calls (transaction-local), every name and value a bind parameter.
+ * true)` calls (transaction-local), every name and value a bind parameter; with `roleFunction`
+ * (a schema-qualified function name, checked), also the role the transaction runs as, as that
+ * function returns it once the settings are written.
  */
 export function settingsStatement(
   settings: TenancySettingNames,
   context: TenantContext,
+  roleFunction?: string,
 ): [sql: string, parameters: string[]] {
+  let sql = SET_SETTINGS;
+  if (roleFunction !== undefined) {
+    sql = withRole.get(roleFunction) ?? setSettingsAndRole(roleFunction);
+    withRole.set(roleFunction, sql);
+  }
   return [
-    SET_SETTINGS,
+    sql,
     [
       settings.tenantId,
       context.tenantId,
@@ -37,13 +60,16 @@ export function settingsStatement(
  * as BEGIN and the first query.)
  */
 export class RlsTransactionSubscriber implements EntitySubscriberInterface {
-  constructor(private readonly settings: TenancySettingNames) {}
+  constructor(
+    private readonly settings: TenancySettingNames,
+    private readonly roleFunction?: string,
+  ) {}
 
   /** Called by TypeORM after BEGIN (and after each SAVEPOINT, which needs nothing). */
   async afterTransactionStart(event: TransactionStartEvent): Promise<void> {
     const context = runnerContext(event.queryRunner);
     const depth = (event.queryRunner as unknown as { transactionDepth?: number }).transactionDepth;
     if (!context || depth !== 1) return;
-    await event.queryRunner.query(...settingsStatement(this.settings, context));
+    await event.queryRunner.query(...settingsStatement(this.settings, context, this.roleFunction));
   }
 }

@@ -50,14 +50,18 @@ const ISOLATION = new Set([
 ]);
 
 /** What a tenant transaction needs of the module's options. */
-type SettingsOptions = { settings: TenancySettingNames; preparedSettings?: boolean };
+type SettingsOptions = {
+  settings: TenancySettingNames;
+  preparedSettings?: boolean;
+  requestRoleFunction?: string;
+};
 
 /** The settings statement as pg takes it: named (parsed once per connection) when asked for. */
 function settingsQuery(
   options: SettingsOptions,
   context: TenantContext,
 ): { text: string; values: string[]; name?: string } {
-  const [text, values] = settingsStatement(options.settings, context);
+  const [text, values] = settingsStatement(options.settings, context, options.requestRoleFunction);
   return options.preparedSettings ? { name: 'tenancy_settings', text, values } : { text, values };
 }
 
