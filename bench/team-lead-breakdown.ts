@@ -1,8 +1,8 @@
 /**
- * Where the team lead's deals spend their extra time under RLS (BENCHMARKS.md, "Two are missed, or
- * on the edge"): the database-level pairs of `npm run bench` for the team lead (the first page, as
- * GET /deals sends it, and every deal), measured again with parts of the sales policies switched
- * off or replaced, one variant at a time, all in one run so that the variants share the machine's
+ * Where the team lead's deals spent their extra time under RLS before migration 1764000010000
+ * (BENCHMARKS.md, "What was tried"): the database-level pairs of `npm run bench` for the team lead
+ * (the first page and every deal) as they were then (the application role, the query naming the
+ * subtree too), measured again with parts of the sales policies switched off or replaced, one variant at a time, all in one run so that the variants share the machine's
  * mood. For each variant: the bench's client-side ratio of medians (RLS ÷ by hand), and the
  * server's planning and execution medians from EXPLAIN (ANALYZE, TIMING OFF), both sides alternating.
  *
@@ -236,6 +236,28 @@ async function restore(c: Client, state: { create: string[]; rls: string[] }): P
   });
 }
 
+/**
+ * A pair as it was before migration 1764000010000, which these variants take apart: the RLS side
+ * as the application role (no request role) and its query naming the manager's subtree too, as
+ * sales-api's did (`IN (SELECT ...)` for a page, `= ANY (ARRAY(...))` for every deal); `--alone`
+ * drops that. The by-hand side is unchanged.
+ */
+function namedScopePair(pair: DbQueryPair): DbQueryPair {
+  const page = pair.id === 'page';
+  const subtree = `SELECT c.descendant_id FROM sales.team_closure c
+                    WHERE c.tenant_id = $1 AND c.ancestor_id = $2`;
+  const scope = page ? `d.owner_id IN (${subtree})` : `d.owner_id = ANY (ARRAY(${subtree}))`;
+  return {
+    ...pair,
+    requestRoleFunction: undefined,
+    rls: () => ({
+      text: `SELECT ${DEAL_COLUMNS} FROM sales.deals d WHERE d.tenant_id = $1 AND ${scope}
+              ORDER BY d.created_at, d.id${page ? ' LIMIT 51' : ''}`,
+      values: [pair.context.tenantId, pair.context.userId],
+    }),
+  };
+}
+
 interface ExplainMedians {
   planning: number;
   execution: number;
@@ -340,8 +362,8 @@ async function main(): Promise<void> {
   const lead = salesTree(FULL_SIZES)[opts.caller];
   const whose = opts.caller === 'manager' ? "the manager's" : "the team lead's";
   const pairs = [
-    hierarchyPair('page', `${whose} first 50 deals`, tenant, lead, true),
-    hierarchyPair('all', `every deal of ${whose} subtree`, tenant, lead, false),
+    namedScopePair(hierarchyPair('page', `${whose} first 50 deals`, tenant, lead, true)),
+    namedScopePair(hierarchyPair('all', `every deal of ${whose} subtree`, tenant, lead, false)),
   ];
   if (opts.alone) {
     for (const pair of [...pairs]) {
