@@ -1,6 +1,7 @@
 import { INestApplication } from '@nestjs/common';
 import { Client } from 'pg';
 import request from 'supertest';
+import { dropRequestRole, ensureRequestRole } from '@app/tenancy';
 import { connect, inTenant } from '../support/db';
 import { testUrl } from '../support/test-env';
 import { createNotesApp } from '../tenancy/fixtures/notes.app';
@@ -333,6 +334,57 @@ describeWithPgBouncer('Isolation through PgBouncer in transaction mode', () => {
       });
     });
   }
+
+  describe('a request role (requestRoleFunction) ends with its transaction on a shared server connection', () => {
+    let app: INestApplication;
+    let appRole: string;
+    let reader: string;
+    let t: Tenant;
+
+    beforeAll(async () => {
+      appRole = new URL(testUrl('appUrl')).username;
+      reader = `${appRole}_pgb_reader`;
+      await ensureRequestRole(owner, reader, { appRole, tables: ['lib_test.notes'] });
+      await owner.query(`
+        CREATE FUNCTION lib_test.pgb_request_role() RETURNS text LANGUAGE sql STABLE AS $$
+          SELECT CASE current_setting('app.role', true) WHEN 'admin' THEN '${reader}' END
+        $$`);
+      await owner.query(`GRANT EXECUTE ON FUNCTION lib_test.pgb_request_role() TO "${appRole}"`);
+      t = await seededTenant(owner, 'pgb-role');
+      app = await createNotesApp({
+        databaseUrl: bouncer.via(testUrl('appUrl'), single),
+        poolSize: 4,
+        pipeline: true,
+        tenancy: { requestRoleFunction: 'lib_test.pgb_request_role', preparedSettings: false },
+      });
+    });
+
+    afterAll(async () => {
+      await app?.close();
+      await owner.query(`DROP FUNCTION lib_test.pgb_request_role()`);
+      await dropRequestRole(owner, reader, { appRole, tables: ['lib_test.notes'] });
+    });
+
+    it("an admin's transaction runs as the reader, the next request and a raw client as the app role", async () => {
+      const roles: string[] = [];
+      const pids = new Set<number>();
+      for (const token of [t.adminToken, t.token, t.adminToken, t.token]) {
+        const body = (await get(app, '/notes/db-role', token).expect(200)).body;
+        roles.push(body.dbRole);
+        pids.add(body.pid);
+      }
+      expect(roles).toEqual([reader, appRole, reader, appRole]);
+      const raw = new Client({ connectionString: bouncer.via(testUrl('appUrl'), single) });
+      await raw.connect();
+      try {
+        const { rows } = await raw.query(`SELECT pg_backend_pid() AS pid, current_user AS role`);
+        expect(rows).toEqual([{ pid: [...pids][0], role: appRole }]);
+      } finally {
+        await raw.end();
+      }
+      expect(pids.size).toBe(1);
+    });
+  });
 
   describe('negative control at the pg level: two clients on one server connection', () => {
     let a: Tenant;
