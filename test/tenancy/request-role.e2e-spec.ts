@@ -137,6 +137,46 @@ describe('TenancyModule requestRoleFunction', () => {
     }
   });
 
+  it('refuses to start while the application role inherits a request role (its policies would apply to every transaction)', async () => {
+    const version = Number(
+      (await admin.query(`SHOW server_version_num`)).rows[0].server_version_num,
+    );
+    const inherit =
+      version >= 160000
+        ? [
+            `GRANT "${reader}" TO "${appRole}" WITH INHERIT TRUE`,
+            `REVOKE "${reader}" FROM "${appRole}"`,
+          ]
+        : [`ALTER ROLE "${appRole}" INHERIT`, `ALTER ROLE "${appRole}" NOINHERIT`];
+    const inherits = async () =>
+      (await owner.query(`SELECT pg_has_role($1, $2, 'USAGE') AS yes`, [appRole, reader])).rows[0]
+        .yes;
+    expect(await inherits()).toBe(false);
+    await admin.query(inherit[0]);
+    try {
+      expect(await inherits()).toBe(true);
+      await expect(
+        createNotesApp({
+          databaseUrl: testUrl('appUrl'),
+          tenancy: { requestRoleFunction: 'lib_test.request_role' },
+        }),
+      ).rejects.toThrow(new RegExp(`REQUEST_ROLE_INHERITED.*inherits "${reader}"`));
+      if (version < 160000) {
+        await expect(
+          ensureRequestRole(owner, reader, { appRole, tables: ['lib_test.notes'] }),
+        ).rejects.toThrow(/must be NOINHERIT/);
+      }
+    } finally {
+      await admin.query(inherit[1]);
+    }
+    expect(await inherits()).toBe(false);
+    const app = await createNotesApp({
+      databaseUrl: testUrl('appUrl'),
+      tenancy: { requestRoleFunction: 'lib_test.request_role' },
+    });
+    apps.push(app);
+  });
+
   it('reports a role the application role can become that has BYPASSRLS or is a superuser', async () => {
     const bypass = `${appRole}_lib_test_bypass`;
     await admin.query(`CREATE ROLE "${bypass}" NOLOGIN BYPASSRLS`);

@@ -15,7 +15,8 @@ export type CatalogFindingCode =
   | 'APP_ROLE_SUPERUSER'
   | 'APP_ROLE_BYPASSRLS'
   | 'APP_ROLE_OWNS_TENANT_TABLE'
-  | 'REQUEST_ROLE_FUNCTION_UNUSABLE';
+  | 'REQUEST_ROLE_FUNCTION_UNUSABLE'
+  | 'REQUEST_ROLE_INHERITED';
 
 /** One problem found by {@link checkTenancyCatalog}. */
 export interface CatalogFinding {

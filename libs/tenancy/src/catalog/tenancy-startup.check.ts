@@ -54,7 +54,7 @@ export class TenancyStartupCheck implements OnModuleInit {
       [`${name}()`],
     );
     const found = rows[0];
-    if (found?.returns === 'text' && found.callable) return [];
+    if (found?.returns === 'text' && found.callable) return this.inheritedPolicyRoles();
     return [
       {
         code: 'REQUEST_ROLE_FUNCTION_UNUSABLE',
@@ -65,5 +65,23 @@ export class TenancyStartupCheck implements OnModuleInit {
             : `the application role may not EXECUTE requestRoleFunction ${name}(); GRANT EXECUTE ON FUNCTION ${name}() TO it`,
       },
     ];
+  }
+
+  /**
+   * With request roles, the application role must not inherit a role that policies are written
+   * `TO`: those policies would also apply, OR-ed, to its own transactions, and a request role's
+   * policy trusts the function that chose the role (sales-api's trust it to be a manager's).
+   */
+  private async inheritedPolicyRoles(): Promise<CatalogFinding[]> {
+    const rows: { role: string }[] = await this.runtime.dataSource.query(
+      `SELECT r.rolname AS role FROM pg_roles r
+        WHERE r.rolname <> current_user AND pg_has_role(current_user, r.oid, 'USAGE')
+          AND EXISTS (SELECT 1 FROM pg_policy p WHERE r.oid = ANY (p.polroles))
+        ORDER BY 1`,
+    );
+    return rows.map(({ role }) => ({
+      code: 'REQUEST_ROLE_INHERITED' as const,
+      message: `the application role inherits "${role}", so the policies written TO "${role}" also apply to its own transactions; grant it WITH INHERIT FALSE (PostgreSQL 16+) or make the application role NOINHERIT`,
+    }));
   }
 }

@@ -3,6 +3,7 @@ import {
   DEFAULT_SETTING_NAMES,
   DEFAULT_TENANT_COLUMN,
 } from '../tenancy.constants';
+import { TenancyConfigurationError } from '../errors/tenancy.error';
 import { currentTenantExpression } from './setting-expression';
 import { QualifiedTable, qualifiedTable, quoteIdent, rowsOf, SqlExecutor } from './sql';
 
@@ -268,8 +269,8 @@ export interface RequestRoleOptions {
  * server, so an existing one is reused), granted to the application role so that it may `SET
  * ROLE` to it — without inheriting it on PostgreSQL 16 and later, so that the policies written `TO`
  * the request role do not also apply to the application role's own transactions (on PostgreSQL 15
- * and older, create the application role NOINHERIT for the same effect) — and given the
- * application role's privileges on `tables`.
+ * and older the application role must be NOINHERIT for the same effect: an INHERIT one is refused
+ * with a TenancyConfigurationError) — and given the application role's privileges on `tables`.
  */
 export async function ensureRequestRole(
   db: SqlExecutor,
@@ -282,9 +283,18 @@ export async function ensureRequestRole(
   if (!exists.length) {
     await db.query(`CREATE ROLE ${target} NOLOGIN NOSUPERUSER NOBYPASSRLS NOINHERIT`);
   }
-  const [{ version }] = rowsOf<{ version: number }>(
-    await db.query(`SELECT current_setting('server_version_num')::int AS version`),
+  const [{ version, inherits }] = rowsOf<{ version: number; inherits: boolean | null }>(
+    await db.query(
+      `SELECT current_setting('server_version_num')::int AS version,
+              (SELECT rolinherit FROM pg_roles WHERE rolname = $1) AS inherits`,
+      [options.appRole ?? DEFAULT_APP_ROLE],
+    ),
   );
+  if (version < 160000 && inherits) {
+    throw new TenancyConfigurationError(
+      `on PostgreSQL 15 and older the application role must be NOINHERIT to use request roles, or every request role's policies also apply to its own transactions: ALTER ROLE ${app} NOINHERIT`,
+    );
+  }
   await db.query(
     `GRANT ${target} TO ${app}${version >= 160000 ? ' WITH INHERIT FALSE, SET TRUE' : ''}`,
   );
