@@ -1,5 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
+import {
+  managerRoles,
+  SMALL_TEAM_LIMIT,
+} from '../../migrations/1764000010000-DealsPolicyPerTeamSize';
 import { connect, createTenant, inTenant } from '../support/db';
 
 interface PlanNode {
@@ -105,6 +109,8 @@ describe('sales-api: the hierarchy policy at scale (EXPLAIN)', () => {
     );
     const c = counts.rows[0];
     expect([c.below, c.people, c.deals, c.lead_team]).toEqual([1000, 5001, DEALS, 100]);
+    expect(c.lead_team).toBeLessThan(SMALL_TEAM_LIMIT);
+    expect(c.below + 1).toBeGreaterThanOrEqual(SMALL_TEAM_LIMIT);
     Object.assign(expected, {
       bossDeals: c.boss_deals,
       bossWon: c.boss_won,
@@ -227,9 +233,10 @@ describe('sales-api: the hierarchy policy at scale (EXPLAIN)', () => {
       async () => (await app.query(`SELECT current_user AS role`)).rows[0].role,
     );
     const session = (await app.query(`SELECT current_user AS role`)).rows[0].role;
+    const { small, large } = managerRoles(session);
     expect(seen).toEqual({
-      boss: `${session}_large_team_manager`,
-      lead: `${session}_small_team_manager`,
+      boss: large,
+      lead: small,
       rep: session,
       admin: session,
       stranger: session,

@@ -277,7 +277,8 @@ export async function ensureRequestRole(
   role: string,
   options: RequestRoleOptions = {},
 ): Promise<void> {
-  const app = quoteIdent(options.appRole ?? DEFAULT_APP_ROLE);
+  const appRole = options.appRole ?? DEFAULT_APP_ROLE;
+  const app = quoteIdent(appRole);
   const target = quoteIdent(role);
   const exists = rowsOf(await db.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]));
   if (!exists.length) {
@@ -287,7 +288,7 @@ export async function ensureRequestRole(
     await db.query(
       `SELECT current_setting('server_version_num')::int AS version,
               (SELECT rolinherit FROM pg_roles WHERE rolname = $1) AS inherits`,
-      [options.appRole ?? DEFAULT_APP_ROLE],
+      [appRole],
     ),
   );
   if (version < 160000 && inherits) {
@@ -306,7 +307,7 @@ export async function ensureRequestRole(
           WHERE grantee = $1 AND table_schema = $2 AND table_name = $3
             AND privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE')
           ORDER BY 1`,
-        [options.appRole ?? DEFAULT_APP_ROLE, t.schema, t.table],
+        [appRole, t.schema, t.table],
       ),
     ).map((r) => r.privilege);
     await db.query(`GRANT USAGE ON SCHEMA ${quoteIdent(t.schema)} TO ${target}`);
