@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { INestApplication } from '@nestjs/common';
 import { sign } from 'jsonwebtoken';
 import { Client } from 'pg';
@@ -9,6 +9,14 @@ import { NOTES_SECRET } from './fixtures/notes.app';
 import { get, notesSetup, notesTenant, NotesTenant } from './fixtures/notes.harness';
 
 const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+
+/** Signs HS256 over a payload written by hand, so that JSON.stringify cannot normalise `1e999`. */
+const signJson = (payload: string) => {
+  const signed = `${b64({ alg: 'HS256', typ: 'JWT' })}.${Buffer.from(payload).toString('base64url')}`;
+  return `${signed}.${createHmac('sha256', NOTES_SECRET).update(signed).digest('base64url')}`;
+};
+
+const TIME_RANGE = 'must be a time in seconds from 0 to 253402300799 (year 9999)';
 
 /** Every malformed, forged or unauthorised token is refused with a clear JSON 401/403 before any row is read. */
 describe('TenancyModule: authentication fails closed', () => {
@@ -24,6 +32,8 @@ describe('TenancyModule: authentication fails closed', () => {
     role: 'member',
     ...extra,
   });
+  /** The claims as JSON text with `times` (raw JSON members such as `"exp":1e999`) appended. */
+  const claimsJson = (times: string) => `${JSON.stringify(claims()).slice(0, -1)},${times}}`;
   /** Signs HS256 with an `exp` 10 minutes ahead unless the payload sets its own. */
   const hs = (payload: object, secret = NOTES_SECRET) =>
     sign({ exp: now() + 600, ...payload }, secret, { algorithm: 'HS256' });
@@ -72,6 +82,50 @@ describe('TenancyModule: authentication fails closed', () => {
       'token has no expiry (exp claim)',
     ],
     ['a token not yet valid', () => hs(claims({ nbf: now() + 600 })), 401, 'token not yet valid'],
+    [
+      'an exp of 1e999 (Infinity once parsed: it would never expire)',
+      () => signJson(claimsJson('"exp":1e999')),
+      401,
+      `token claim "exp" ${TIME_RANGE}`,
+    ],
+    [
+      'an exp of 1e300 (finite, far past year 9999)',
+      () => signJson(claimsJson('"exp":1e300')),
+      401,
+      `token claim "exp" ${TIME_RANGE}`,
+    ],
+    [
+      'an exp one second after 9999-12-31T23:59:59Z',
+      () => hs(claims({ exp: 253402300800 })),
+      401,
+      `token claim "exp" ${TIME_RANGE}`,
+    ],
+    [
+      'an nbf of -1e999 (minus Infinity)',
+      () => signJson(claimsJson(`"exp":${now() + 600},"nbf":-1e999`)),
+      401,
+      `token claim "nbf" ${TIME_RANGE}`,
+    ],
+    ['a negative nbf', () => hs(claims({ nbf: -1 })), 401, `token claim "nbf" ${TIME_RANGE}`],
+    [
+      'an iat of 1e999',
+      () => signJson(claimsJson(`"exp":${now() + 600},"iat":1e999`)),
+      401,
+      `token claim "iat" ${TIME_RANGE}`,
+    ],
+    ['a negative iat', () => hs(claims({ iat: -1 })), 401, `token claim "iat" ${TIME_RANGE}`],
+    [
+      'an iat a minute in the future',
+      () => hs(claims({ iat: now() + 60 })),
+      401,
+      'token issued in the future (iat claim)',
+    ],
+    [
+      'an iat in year 9999',
+      () => hs(claims({ iat: 253402300799 })),
+      401,
+      'token issued in the future (iat claim)',
+    ],
     [
       'a token without tenant_id',
       () => hs({ sub: a.userId, role: 'member' }),
@@ -144,6 +198,22 @@ describe('TenancyModule: authentication fails closed', () => {
       expect(statements).toEqual([]);
     },
   );
+
+  it.each([
+    ['an exp at 9999-12-31T23:59:59Z, the last accepted second', () => ({ exp: 253402300799 })],
+    ['a fractional exp', () => ({ exp: now() + 600.5 })],
+    ['an iat and nbf of now', () => ({ iat: now(), nbf: now() })],
+    ['an iat and nbf of 0', () => ({ iat: 0, nbf: 0 })],
+  ])('accepts %s', async (_, times) => {
+    const res = await get(app, '/notes/raw', hs(claims(times()))).expect(200);
+    expect(res.body).toEqual(['a-secret']);
+  });
+
+  it('signs the 1e999 cases over JSON that really says 1e999 (Infinity once parsed)', () => {
+    const json = Buffer.from(signJson(claimsJson('"exp":1e999')).split('.')[1], 'base64url');
+    expect(json.toString()).toContain('"exp":1e999}');
+    expect(JSON.parse(json.toString()).exp).toBe(Infinity);
+  });
 
   it('refuses an unknown tenant with 401 and reads no tenant row', async () => {
     const token = signToken(NOTES_SECRET, {
