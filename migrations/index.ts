@@ -9,6 +9,7 @@ import { SalesPoliciesThePlannerCanCount1764000007000 } from './1764000007000-Sa
 import { AuditLogAdminsOnly1764000008000 } from './1764000008000-AuditLogAdminsOnly';
 import { NameOrderedPages1764000009000 } from './1764000009000-NameOrderedPages';
 import { DealsPolicyPerTeamSize1764000010000 } from './1764000010000-DealsPolicyPerTeamSize';
+import { SharedKeysAndTempTables1764000011000 } from './1764000011000-SharedKeysAndTempTables';
 
 /** Every migration of the shared database, in order. New migrations are appended here. */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   AuditLogAdminsOnly1764000008000,
   NameOrderedPages1764000009000,
   DealsPolicyPerTeamSize1764000010000,
+  SharedKeysAndTempTables1764000011000,
 ];

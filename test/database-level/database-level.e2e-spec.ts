@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import type { NoticeMessage } from 'pg-protocol/dist/messages';
 import { DEMO_TENANTS } from '@app/demo-kit';
@@ -237,7 +238,11 @@ describe('database level: the app role cannot cross tenants', () => {
         ['DELETE', `DELETE FROM ${t.name} WHERE tenant_id = $1`],
       ]) {
         const granted = (
-          await app.query(`SELECT has_table_privilege($1, $2) AS ok`, [t.name, verb])
+          await app.query(
+            `SELECT CASE $2 WHEN 'UPDATE' THEN has_column_privilege($1, 'tenant_id', $2)
+                            ELSE has_table_privilege($1, $2) END AS ok`,
+            [t.name, verb],
+          )
         ).rows[0].ok as boolean;
         await app.query('SAVEPOINT attempt');
         const outcome = await app.query(sql, [GLOBEX]).then(
@@ -254,6 +259,66 @@ describe('database level: the app role cannot cross tenants', () => {
     }
     await app.query('ROLLBACK');
     expect(await count()).toEqual(before);
+  });
+
+  it("answers A's write of B's knowledge-base article id as one of a free id: permission denied, never 23505", async () => {
+    const articleOf = (tenant: string) =>
+      inTenant(
+        owner,
+        tenant,
+        async () =>
+          (
+            await owner.query(
+              `SELECT id, tenant_id, title FROM support.kb_articles WHERE tenant_id = $1 ORDER BY id LIMIT 1`,
+              [tenant],
+            )
+          ).rows[0] as { id: string; tenant_id: string; title: string },
+      );
+    const [globex, acme] = [await articleOf(GLOBEX), await articleOf(ACME)];
+    const attempt = (sql: string, params: unknown[]) =>
+      inTenant(app, ACME, () => app.query(sql, params), asAdmin).then(
+        (r) => `affected ${r.rowCount}`,
+        (e: { code?: string }) => `error ${e.code}`,
+      );
+    const insert = `INSERT INTO support.kb_articles (id, tenant_id, title, body) VALUES ($1, $2, 'probe', 'probe')`;
+    expect({
+      taken: await attempt(insert, [globex.id, ACME]),
+      free: await attempt(insert, [randomUUID(), ACME]),
+      upsert: await attempt(`${insert} ON CONFLICT (id) DO NOTHING`, [globex.id, ACME]),
+      moved: await attempt(`UPDATE support.kb_articles SET id = $1 WHERE id = $2`, [
+        globex.id,
+        acme.id,
+      ]),
+    }).toEqual({
+      taken: 'error 42501',
+      free: 'error 42501',
+      upsert: 'error 42501',
+      moved: 'error 42501',
+    });
+    expect(await articleOf(GLOBEX)).toEqual(globex);
+    expect(await articleOf(ACME)).toEqual(acme);
+    const probes = await inTenant(owner, ACME, () =>
+      owner.query(`SELECT id FROM support.kb_articles WHERE title = 'probe'`),
+    );
+    expect(probes.rows).toEqual([]);
+  });
+
+  it('denies the app role temporary tables, which would outlive the request on a pooled connection', async () => {
+    const temporary = await app.query(
+      `SELECT has_database_privilege(current_database(), 'TEMPORARY') AS temporary`,
+    );
+    expect(temporary.rows).toEqual([{ temporary: false }]);
+    await expectDenied(app.query('CREATE TEMP TABLE x (a int)'));
+    await expectDenied(
+      inTenant(
+        app,
+        ACME,
+        () => app.query('CREATE TEMP TABLE leak AS SELECT * FROM support.tickets'),
+        asAdmin,
+      ),
+    );
+    const leak = await app.query(`SELECT to_regclass('pg_temp.leak') AS leak`);
+    expect(leak.rows).toEqual([{ leak: null }]);
   });
 
   it('denies TRUNCATE, ALTER TABLE and DISABLE ROW LEVEL SECURITY on every tenant table', async () => {

@@ -1,6 +1,9 @@
 import { Client } from 'pg';
-import { checkTenancyCatalog, enableTenantRls } from '@app/tenancy';
+import { checkTenancyCatalog, enableSharedRls, enableTenantRls } from '@app/tenancy';
 import { connect, suffix } from '../support/db';
+import { testUrl } from '../support/test-env';
+import { createNotesApp } from '../tenancy/fixtures/notes.app';
+import { ensureNotesSchema } from '../tenancy/fixtures/notes.entities';
 
 describe('checkTenancyCatalog', () => {
   let owner: Client;
@@ -9,6 +12,7 @@ describe('checkTenancyCatalog', () => {
   beforeAll(async () => {
     owner = await connect('owner');
     admin = await connect('admin');
+    await ensureNotesSchema(owner);
   });
   afterAll(async () => {
     await owner.end();
@@ -19,6 +23,33 @@ describe('checkTenancyCatalog', () => {
     expect(await checkTenancyCatalog(owner, { schemas: ['tenancy', 'support', 'sales'] })).toEqual(
       [],
     );
+  });
+
+  it('reports an application role that can create temporary tables, and the module refuses to start, until it cannot', async () => {
+    const database = testUrl('database');
+    const temporaryFindings = async () =>
+      (await checkTenancyCatalog(owner, { schemas: ['tenancy', 'support', 'sales'] })).filter(
+        (f) => f.code === 'APP_ROLE_TEMPORARY',
+      );
+    await admin.query(`GRANT TEMPORARY ON DATABASE ${database} TO app_user`);
+    try {
+      expect(await temporaryFindings()).toEqual([
+        {
+          code: 'APP_ROLE_TEMPORARY',
+          message: expect.stringMatching(
+            new RegExp(
+              `^the application role "app_user" can create temporary tables in database ${database},.*REVOKE TEMPORARY ON DATABASE ${database} FROM PUBLIC, app_user`,
+            ),
+          ),
+        },
+      ]);
+      await expect(createNotesApp({ databaseUrl: testUrl('appUrl') })).rejects.toThrow(
+        /refusing to start[\s\S]*\[APP_ROLE_TEMPORARY\] the application role "app_user" can create temporary tables/,
+      );
+    } finally {
+      await admin.query(`REVOKE TEMPORARY ON DATABASE ${database} FROM app_user`);
+    }
+    expect(await temporaryFindings()).toEqual([]);
   });
 
   describe('on deliberately broken tables', () => {
@@ -90,6 +121,48 @@ describe('checkTenancyCatalog', () => {
       expect(await codesFor('child_ok')).toEqual([]);
     });
 
+    it("reports a shared table's keys the app role may choose, until it may write only the other columns", async () => {
+      const relation = `${schema}.shared_keys`;
+      await owner.query(
+        `CREATE TABLE ${relation} (id int PRIMARY KEY, tenant_id uuid, slug text, title text)`,
+      );
+      await owner.query(`CREATE UNIQUE INDEX shared_keys_slug_uq ON ${relation} (slug)`);
+      await enableTenantRls(owner, relation);
+      const writable = (key: string) => ({
+        code: 'SHARED_KEY_WRITABLE',
+        relation,
+        message: expect.stringContaining(
+          `the application role "app_user" may choose its ${key} in an INSERT or UPDATE`,
+        ),
+      });
+      const findings = async () =>
+        (await checkTenancyCatalog(owner, { schemas: [schema] })).filter(
+          (f) => f.relation === relation,
+        );
+
+      expect(await findings()).toEqual([
+        writable('primary key shared_keys_pkey (id)'),
+        writable('unique index shared_keys_slug_uq (slug)'),
+      ]);
+      await owner.query(`REVOKE INSERT, UPDATE ON ${relation} FROM app_user`);
+      await owner.query(
+        `GRANT INSERT (tenant_id, title), UPDATE (slug) ON ${relation} TO app_user`,
+      );
+      expect(await findings()).toEqual([writable('unique index shared_keys_slug_uq (slug)')]);
+      await owner.query(`REVOKE UPDATE (slug) ON ${relation} FROM app_user`);
+      await owner.query(`GRANT UPDATE (tenant_id, title) ON ${relation} TO app_user`);
+      expect(await findings()).toEqual([]);
+    });
+
+    it('accepts a shared table made by enableSharedRls, whose keys the database fills', async () => {
+      await owner.query(
+        `CREATE TABLE ${schema}.shared_ok (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), tenant_id uuid,
+           code bigint GENERATED ALWAYS AS IDENTITY UNIQUE, title text)`,
+      );
+      await enableSharedRls(owner, `${schema}.shared_ok`);
+      expect(await codesFor('shared_ok')).toEqual([]);
+    });
+
     it('reports a view that is not security_invoker, and accepts one that is', async () => {
       await owner.query(`CREATE VIEW ${schema}.v_owner AS SELECT * FROM ${schema}.child_ok`);
       await owner.query(
@@ -123,6 +196,31 @@ describe('checkTenancyCatalog', () => {
 
       it('reports a missing role', async () => {
         expect(await roleCodes()).toEqual(['APP_ROLE_MISSING']);
+      });
+
+      it('reports a role the app role can become that may choose a shared key or create temporary tables', async () => {
+        const writer = `${role}_writer`;
+        const database = testUrl('database');
+        await admin.query(`CREATE ROLE ${role} LOGIN NOINHERIT`);
+        await admin.query(`CREATE ROLE ${writer} NOLOGIN`);
+        try {
+          await admin.query(`GRANT ${writer} TO ${role}`);
+          const found = async () =>
+            (await checkTenancyCatalog(owner, { schemas: [schema], appRole: role }))
+              .filter((f) => ['SHARED_KEY_WRITABLE', 'APP_ROLE_TEMPORARY'].includes(f.code))
+              .map((f) => `${f.code} ${f.message.slice(0, f.message.indexOf(' in '))}`);
+          expect(await found()).toEqual([]);
+          await owner.query(`GRANT UPDATE (id) ON ${schema}.shared_ok TO ${writer}`);
+          await admin.query(`GRANT TEMPORARY ON DATABASE ${database} TO ${writer}`);
+          expect(await found()).toEqual([
+            `APP_ROLE_TEMPORARY the application role "${role}" can become "${writer}" (SET ROLE), which can create temporary tables`,
+            `SHARED_KEY_WRITABLE ${schema}.shared_ok is shared (tenant_id may be NULL), and the application role "${role}", as "${writer}", may choose its primary key shared_ok_pkey (id)`,
+          ]);
+        } finally {
+          await admin.query(`DROP OWNED BY ${writer}`);
+          await admin.query(`DROP ROLE ${writer}`);
+          await admin.query(`DROP ROLE ${role}`);
+        }
       });
 
       it('reports a superuser, a BYPASSRLS role and an owner of a tenant table', async () => {

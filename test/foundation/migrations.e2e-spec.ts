@@ -9,6 +9,7 @@ import {
 import { migrateDown, migrateUp } from '../../migrations/run-migrations';
 import { ownerDataSourceOptions } from '../../migrations/data-source.options';
 import { MIGRATIONS } from '../../migrations';
+import { SharedKeysAndTempTables1764000011000 } from '../../migrations/1764000011000-SharedKeysAndTempTables';
 import { suffix } from '../support/db';
 import { testUrl } from '../support/test-env';
 
@@ -251,6 +252,40 @@ describe('migrations', () => {
     compare('all up again', allUp, await catalogOf(db.adminUrl));
 
     expect(differences).toEqual([]);
+  });
+
+  it("brings a database migrated before SharedKeysAndTempTables1764000011000 to a fresh database's catalog", async () => {
+    const fresh = await catalogOf(db.adminUrl);
+    await withClient(db.adminUrl, async (admin) => {
+      await admin.query(`REVOKE INSERT, UPDATE ON support.kb_articles FROM ${appRole}`);
+      await admin.query(`GRANT INSERT, UPDATE ON support.kb_articles TO ${appRole}`);
+      await admin.query(`GRANT TEMPORARY ON DATABASE ${database} TO PUBLIC`);
+    });
+    expect(catalogDiff(fresh, await catalogOf(db.adminUrl))).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^relations support\\.kb_articles: acl is .*,${appRole}=arwd/${roles.owner}}, expected .*,${appRole}=rd/${roles.owner}}$`,
+        ),
+      ),
+      ...['tenant_id', 'title', 'body', 'created_at', 'updated_at'].map(
+        (column) =>
+          `columns support.kb_articles.${column}: acl is null, expected {${appRole}=aw/${roles.owner}}`,
+      ),
+      expect.stringMatching(
+        new RegExp(
+          `^database acl: value is \\{=Tc/${roles.owner},.*, expected \\{=c/${roles.owner},`,
+        ),
+      ),
+    ]);
+    const ds = await new DataSource(ownerDataSourceOptions(db.ownerUrl)).initialize();
+    const runner = ds.createQueryRunner();
+    try {
+      await new SharedKeysAndTempTables1764000011000().up(runner);
+    } finally {
+      await runner.release();
+      await ds.destroy();
+    }
+    expect(catalogDiff(fresh, await catalogOf(db.adminUrl))).toEqual([]);
   });
 
   it('creates a missing application role as LOGIN NOSUPERUSER NOBYPASSRLS', async () => {

@@ -1,5 +1,12 @@
 import { Client } from 'pg';
-import { enableSharedRls, enableTenantRls, disableTenantRls } from '@app/tenancy';
+import {
+  disableTenantRls,
+  dropRequestRole,
+  enableSharedRls,
+  enableTenantRls,
+  ensureRequestRole,
+  TenancyConfigurationError,
+} from '@app/tenancy';
 import { connect, createTenant, inTenant, suffix } from '../support/db';
 
 /** Proves the migration helpers' policies as the app role and the owner, against real PostgreSQL. */
@@ -155,6 +162,72 @@ describe('RLS migration helpers', () => {
       const rows = await app.query(`SELECT title FROM ${schema}.articles`);
       expect(rows.rows).toEqual([{ title: 'global' }]);
     });
+  });
+
+  it('lets the app role write a shared table only outside its key, which the database fills', async () => {
+    const privileges = await owner.query(
+      `SELECT a.attname AS column,
+              has_column_privilege('app_user', a.attrelid, a.attnum, 'SELECT') AS select,
+              has_column_privilege('app_user', a.attrelid, a.attnum, 'INSERT') AS insert,
+              has_column_privilege('app_user', a.attrelid, a.attnum, 'UPDATE') AS update
+         FROM pg_attribute a WHERE a.attrelid = $1::regclass AND a.attnum > 0 ORDER BY a.attnum`,
+      [`${schema}.articles`],
+    );
+    expect(privileges.rows).toEqual([
+      { column: 'id', select: true, insert: false, update: false },
+      { column: 'tenant_id', select: true, insert: true, update: true },
+      { column: 'title', select: true, insert: true, update: true },
+    ]);
+    const inserted = await inTenant(app, tenantA, () =>
+      app.query(
+        `INSERT INTO ${schema}.articles (tenant_id, title) VALUES ($1, 'a-new') RETURNING tenant_id, title`,
+        [tenantA],
+      ),
+    );
+    expect(inserted.rows).toEqual([{ tenant_id: tenantA, title: 'a-new' }]);
+  });
+
+  it("gives a request role the app role's column privileges on a shared table", async () => {
+    const role = `reader_${suffix()}`;
+    const table = `${schema}.articles`;
+    const columnPrivileges = async (grantee: string) =>
+      (
+        await owner.query(
+          `SELECT a.attname AS column, p.privilege_type AS privilege
+             FROM pg_attribute a CROSS JOIN LATERAL aclexplode(a.attacl) p
+            WHERE a.attrelid = $1::regclass AND p.grantee = $2::regrole ORDER BY 1, 2`,
+          [table, grantee],
+        )
+      ).rows;
+    await ensureRequestRole(owner, role, { tables: [table] });
+    try {
+      expect(await columnPrivileges(role)).toEqual(await columnPrivileges('app_user'));
+      expect(await columnPrivileges(role)).toEqual([
+        { column: 'tenant_id', privilege: 'INSERT' },
+        { column: 'tenant_id', privilege: 'UPDATE' },
+        { column: 'title', privilege: 'INSERT' },
+        { column: 'title', privilege: 'UPDATE' },
+      ]);
+    } finally {
+      await dropRequestRole(owner, role, { tables: [table] });
+    }
+  });
+
+  it('refuses to make a shared table whose key the app role would have to choose, changing nothing', async () => {
+    const table = `${schema}.slugs`;
+    await owner.query(`CREATE TABLE ${table} (slug text PRIMARY KEY, tenant_id uuid, title text)`);
+    await expect(enableSharedRls(owner, table)).rejects.toThrow(
+      new TenancyConfigurationError(
+        `${table}: the application role would choose the value of slug in the unique key slugs_pkey, which omits tenant_id, so a unique violation would tell a tenant that another tenant's row holds that value; let the database fill it (DEFAULT gen_random_uuid() or an identity), make the key UNIQUE NULLS NOT DISTINCT (tenant_id, ...), or pass tenantRows: false`,
+      ),
+    );
+    const state = await owner.query(
+      `SELECT relrowsecurity AS rls, relacl::text AS acl,
+              (SELECT count(*)::int FROM pg_policy WHERE polrelid = c.oid) AS policies
+         FROM pg_class c WHERE c.oid = $1::regclass`,
+      [table],
+    );
+    expect(state.rows).toEqual([{ rls: false, acl: null, policies: 0 }]);
   });
 
   it('reverses cleanly: disableTenantRls removes policies, FORCE and grants', async () => {

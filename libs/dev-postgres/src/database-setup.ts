@@ -67,7 +67,10 @@ function literal(value: string): string {
 /**
  * As an administrator: makes sure the owner role (LOGIN, CREATEROLE, never superuser or BYPASSRLS),
  * the application role and the platform role (LOGIN, NOSUPERUSER, NOBYPASSRLS) exist with the given passwords, and
- * creates `database` owned by the owner when it does not exist. Idempotent.
+ * creates `database` owned by the owner when it does not exist. In the database, only the owner
+ * may create objects in schema `public` and temporary tables (TEMPORARY is revoked from PUBLIC and
+ * the two other roles, as the library's `ensureAppRole` does: a temporary table would outlive a
+ * request on a pooled connection). Idempotent, and it brings an existing database to that state.
  */
 export async function prepareDatabase(
   adminUrl: string,
@@ -93,6 +96,9 @@ export async function prepareDatabase(
   await withClient(withCredentials(adminUrl, { database }), async (c) => {
     await c.query(`REVOKE ALL ON SCHEMA public FROM PUBLIC`);
     await c.query(`GRANT ALL ON SCHEMA public TO ${ident(roles.owner)}`);
+    await c.query(
+      `REVOKE TEMPORARY ON DATABASE ${ident(database)} FROM PUBLIC, ${ident(roles.app)}, ${ident(roles.platform)}`,
+    );
   });
   return {
     database,

@@ -14,6 +14,7 @@ export {
   disableTenantRls,
   enableSharedRls,
   disableSharedRls,
+  restrictSharedKeyWrites,
   ensureAppRole,
   grantSchemaUsage,
   revokeSchemaUsage,

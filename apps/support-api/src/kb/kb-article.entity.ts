@@ -7,7 +7,11 @@ import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } fro
  */
 @Entity({ schema: 'support', name: 'kb_articles' })
 export class KbArticle {
-  @PrimaryColumn({ type: 'uuid' })
+  /**
+   * Chosen by the database, never sent: ids are unique across tenants, so the app role may not
+   * write them (a taken id would answer with a unique violation); read back by RETURNING.
+   */
+  @PrimaryColumn({ type: 'uuid', insert: false, update: false, default: () => 'gen_random_uuid()' })
   id: string;
 
   @Column({ name: 'tenant_id', type: 'uuid', nullable: true })

@@ -5,7 +5,7 @@ import {
   NotFoundException,
 } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Repository } from 'typeorm';
 import {
   decodeKeysetCursor,
@@ -113,7 +113,6 @@ export class KbArticlesService {
   /** Writes a new article of the caller's tenant. */
   async create(context: TenantContext, dto: CreateArticleDto): Promise<ArticleResponse> {
     const article = this.articles.create({
-      id: randomUUID(),
       tenantId: context.tenantId,
       title: dto.title,
       body: dto.body,

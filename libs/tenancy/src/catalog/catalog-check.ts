@@ -8,6 +8,7 @@ export type CatalogFindingCode =
   | 'NO_POLICY'
   | 'PRIMARY_KEY_NOT_TENANT_LED'
   | 'UNIQUE_WITHOUT_TENANT'
+  | 'SHARED_KEY_WRITABLE'
   | 'FOREIGN_KEY_WITHOUT_TENANT'
   | 'VIEW_NOT_SECURITY_INVOKER'
   | 'MATERIALIZED_VIEW_READABLE'
@@ -15,6 +16,7 @@ export type CatalogFindingCode =
   | 'APP_ROLE_SUPERUSER'
   | 'APP_ROLE_BYPASSRLS'
   | 'APP_ROLE_OWNS_TENANT_TABLE'
+  | 'APP_ROLE_TEMPORARY'
   | 'REQUEST_ROLE_FUNCTION_UNUSABLE'
   | 'REQUEST_ROLE_INHERITED';
 
@@ -57,9 +59,13 @@ interface TableRow {
  * primary key; unique constraints and foreign keys that omit `tenant_id`; views that are not
  * `security_invoker`; materialized views the application role can read (they hold rows copied
  * with their owner's rights, and row-level security cannot apply to them); and an application role that is superuser, has BYPASSRLS, or owns (or can
- * become the owner of) a tenant table, or can become (SET ROLE) a role that is superuser or has
- * BYPASSRLS (a request role, see `requestRoleFunction`, or any other membership). Tables whose tenant column is nullable are shared tables:
- * their primary key may omit it. An empty result means the catalog passed.
+ * become the owner of) a tenant table, can create temporary tables (they outlive the transaction
+ * on a pooled connection), or can become (SET ROLE) a role that is superuser, has BYPASSRLS or can
+ * create temporary tables (a request role, see `requestRoleFunction`, or any other membership).
+ * Tables whose tenant column is nullable are shared tables: their primary key and unique keys
+ * cannot include it, and are findings unless neither the application role nor a role it can
+ * become may INSERT or UPDATE any of their columns (column privileges), since a unique violation
+ * on a key a tenant chose reveals another tenant's row. An empty result means the catalog passed.
  */
 export async function checkTenancyCatalog(
   db: SqlExecutor,
@@ -71,9 +77,17 @@ export async function checkTenancyCatalog(
   const ignore = new Set(options.ignore ?? []);
   const findings: CatalogFinding[] = [];
 
-  const roles = rowsOf<{ name: string; rolsuper: boolean; rolbypassrls: boolean }>(
+  const roles = rowsOf<{
+    name: string;
+    rolsuper: boolean;
+    rolbypassrls: boolean;
+    temporary: boolean;
+    database: string;
+  }>(
     await db.query(
-      `SELECT r.rolname AS name, r.rolsuper, r.rolbypassrls
+      `SELECT r.rolname AS name, r.rolsuper, r.rolbypassrls,
+              has_database_privilege(r.oid, current_database(), 'TEMPORARY') AS temporary,
+              format('%I', current_database()) AS database
          FROM pg_roles a JOIN pg_roles r
            ON r.oid = a.oid OR (NOT a.rolsuper AND pg_has_role(a.oid, r.oid, 'MEMBER'))
         WHERE a.rolname = $1
@@ -106,6 +120,12 @@ export async function checkTenancyCatalog(
       findings.push({
         code: 'APP_ROLE_BYPASSRLS',
         message: `${who} has BYPASSRLS; ${fix} NOBYPASSRLS`,
+      });
+    }
+    if (role.temporary && !role.rolsuper) {
+      findings.push({
+        code: 'APP_ROLE_TEMPORARY',
+        message: `${who} can create temporary tables in database ${role.database}, and a temporary table outlives the transaction on a pooled connection, carrying one request's rows to the next; as the database owner, REVOKE TEMPORARY ON DATABASE ${role.database} FROM PUBLIC, ${role.name} (ensureAppRole() does) and grant it only to roles that need it`,
       });
     }
   }
@@ -168,17 +188,31 @@ export async function checkTenancyCatalog(
     type: string;
     keys: number[];
     lead: number;
+    columns: string;
+    writer: string | null;
   }>(
     await db.query(
-      `SELECT x.conrelid::int AS oid, x.conname AS name, x.contype::text AS type,
-              x.conkey::int[] AS keys, x.conkey[1]::int AS lead
-         FROM pg_constraint x WHERE x.conrelid = ANY($1::oid[]) AND x.contype IN ('p', 'u', 'f')
-       UNION ALL
-       SELECT i.indrelid::int, ci.relname, 'i', i.indkey::int2[]::int[], i.indkey[0]::int
-         FROM pg_index i JOIN pg_class ci ON ci.oid = i.indexrelid
-        WHERE i.indrelid = ANY($1::oid[]) AND i.indisunique AND NOT i.indisprimary
-          AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)`,
-      [oids],
+      `SELECT k.*,
+              (SELECT string_agg(coalesce(a.attname::text, '(expression)'), ', ' ORDER BY n)
+                 FROM unnest(k.keys) WITH ORDINALITY AS u(attnum, n)
+                 LEFT JOIN pg_attribute a ON a.attrelid = k.oid AND a.attnum = u.attnum) AS columns,
+              (SELECT r.name FROM unnest($2::text[]) WITH ORDINALITY AS r(name, n)
+                WHERE EXISTS (SELECT 1 FROM unnest(k.keys) AS u(attnum)
+                                LEFT JOIN pg_attribute a ON a.attrelid = k.oid AND a.attnum = u.attnum
+                               WHERE CASE WHEN a.attgenerated IS DISTINCT FROM ''
+                                          THEN has_any_column_privilege(r.name, k.oid::oid, 'INSERT, UPDATE')
+                                          ELSE has_column_privilege(r.name, k.oid::oid, a.attnum, 'INSERT, UPDATE')
+                                     END)
+                ORDER BY r.n LIMIT 1) AS writer
+         FROM (SELECT x.conrelid::int AS oid, x.conname AS name, x.contype::text AS type,
+                      x.conkey::int[] AS keys, x.conkey[1]::int AS lead
+                 FROM pg_constraint x WHERE x.conrelid = ANY($1::oid[]) AND x.contype IN ('p', 'u', 'f')
+               UNION ALL
+               SELECT i.indrelid::int, ci.relname, 'i', i.indkey::int2[]::int[], i.indkey[0]::int
+                 FROM pg_index i JOIN pg_class ci ON ci.oid = i.indexrelid
+                WHERE i.indrelid = ANY($1::oid[]) AND i.indisunique AND NOT i.indisprimary
+                  AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)) k`,
+      [oids, roles.filter((r) => !r.rolsuper).map((r) => r.name)],
     ),
   );
   for (const t of tables) {
@@ -197,8 +231,17 @@ export async function checkTenancyCatalog(
   for (const c of constraints) {
     const t = byOid.get(c.oid)!;
     if (c.keys.includes(t.attnum)) continue;
-    if (c.type === 'p' && t.nullable) continue;
-    if (c.type === 'f') {
+    if (c.type !== 'f' && t.nullable) {
+      if (c.writer === null) continue;
+      const key =
+        c.type === 'p' ? 'primary key' : c.type === 'u' ? 'unique constraint' : 'unique index';
+      const who = c.writer === appRole ? `"${appRole}"` : `"${appRole}", as "${c.writer}",`;
+      findings.push({
+        code: 'SHARED_KEY_WRITABLE',
+        relation: t.relation,
+        message: `${t.relation} is shared (${column} may be NULL), and the application role ${who} may choose its ${key} ${c.name} (${c.columns}) in an INSERT or UPDATE: a unique violation then tells a tenant that another tenant's row holds that value; let the database fill the key (a default) and grant INSERT and UPDATE only on the other columns (enableSharedRls() does; restrictSharedKeyWrites() for an existing table)`,
+      });
+    } else if (c.type === 'f') {
       findings.push({
         code: 'FOREIGN_KEY_WITHOUT_TENANT',
         relation: t.relation,

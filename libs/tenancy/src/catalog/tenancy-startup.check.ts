@@ -6,8 +6,9 @@ import { checkTenancyCatalog, CatalogFinding, formatCatalogFindings } from './ca
 /**
  * At start-up: installs the RLS routing on the data source, then refuses to run (or, with
  * `startupCheck: 'warn'`, warns) when the app's own connection is a superuser, has BYPASSRLS,
- * owns a tenant table, can become (SET ROLE) a role that does, the catalog check finds a table that
- * could leak, or the configured `requestRoleFunction` is missing or not callable.
+ * owns a tenant table, can create temporary tables, can become (SET ROLE) a role that does, the
+ * catalog check finds a table that could leak, or the configured `requestRoleFunction` is missing
+ * or not callable.
  */
 @Injectable()
 export class TenancyStartupCheck implements OnModuleInit {
@@ -25,7 +26,7 @@ export class TenancyStartupCheck implements OnModuleInit {
       return;
     }
     throw new UnsafeDatabaseError(
-      `refusing to start: ${report}\nFix the findings (connect as a role that is not superuser, has no BYPASSRLS and owns no tenant table), or set startupCheck: 'warn' (dangerous).`,
+      `refusing to start: ${report}\nFix the findings (connect as a role that is not superuser, has no BYPASSRLS, owns no tenant table and cannot create temporary tables), or set startupCheck: 'warn' (dangerous).`,
     );
   }
 

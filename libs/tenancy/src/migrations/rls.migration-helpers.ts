@@ -116,6 +116,55 @@ async function grant(
   if (allowed.length) await db.query(`GRANT ${allowed.join(', ')} ON ${tableSql} TO ${appRole}`);
 }
 
+/** The privileges that let a role choose a column's value. */
+const WRITES: TablePrivilege[] = ['INSERT', 'UPDATE'];
+
+/**
+ * The grant of the INSERT and UPDATE among `privileges` on a shared table: table-wide when every
+ * unique key (primary key, unique constraint or index) includes the tenant column, otherwise on the
+ * columns outside those keys only (`INSERT (a, b), UPDATE (a, b)`), after checking that the database
+ * fills every such key column (a default or an identity). A tenant choosing a key shared with other
+ * tenants' rows would learn from a unique violation that one of them holds that value; null when
+ * there is nothing to grant.
+ */
+async function sharedWriteGrant(
+  db: SqlExecutor,
+  t: QualifiedTable,
+  tenantColumn: string,
+  privileges: TablePrivilege[],
+): Promise<string | null> {
+  const writes = WRITES.filter((p) => privileges.includes(p));
+  if (!writes.length) return null;
+  const columns = rowsOf<{ name: string; key: string | null; filled: boolean; generated: boolean }>(
+    await db.query(
+      `WITH keys AS (
+         SELECT ci.relname AS name, i.indkey::int2[] AS columns, i.indexprs IS NOT NULL AS expressions
+           FROM pg_index i JOIN pg_class ci ON ci.oid = i.indexrelid
+          WHERE i.indrelid = $1::regclass AND i.indisunique
+            AND NOT EXISTS (SELECT 1 FROM pg_attribute a
+                             WHERE a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) AND a.attname = $2))
+       SELECT format('%I', a.attname) AS name, a.attgenerated <> '' AS generated,
+              (a.atthasdef AND a.attgenerated = '') OR a.attidentity <> '' AS filled,
+              (SELECT min(k.name) FROM keys k WHERE a.attnum = ANY (k.columns)) AS key
+         FROM pg_attribute a WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped
+       UNION ALL
+       SELECT 'an expression', false, false, k.name FROM keys k WHERE k.expressions
+        ORDER BY 1`,
+      [t.name, tenantColumn],
+    ),
+  );
+  const keyed = columns.filter((c) => c.key !== null);
+  if (!keyed.length) return writes.join(', ');
+  const chosen = keyed.find((c) => !c.filled);
+  if (chosen) {
+    throw new TenancyConfigurationError(
+      `${t.name}: the application role would choose the value of ${chosen.name} in the unique key ${chosen.key}, which omits ${tenantColumn}, so a unique violation would tell a tenant that another tenant's row holds that value; let the database fill it (DEFAULT gen_random_uuid() or an identity), make the key UNIQUE NULLS NOT DISTINCT (${tenantColumn}, ...), or pass tenantRows: false`,
+    );
+  }
+  const others = columns.filter((c) => c.key === null && !c.generated).map((c) => c.name);
+  return others.length ? writes.map((p) => `${p} (${others.join(', ')})`).join(', ') : null;
+}
+
 /**
  * Makes a table tenant-owned: ENABLE and FORCE ROW LEVEL SECURITY, a RESTRICTIVE `tenant_guard`
  * policy (USING and WITH CHECK `tenant_id = current tenant`) that no other policy can widen, a
@@ -163,6 +212,16 @@ export async function disableTenantRls(
  * RESTRICTIVE policies per command (`shared_read_guard`, `tenant_write_guard_*`), a PERMISSIVE
  * `shared_allow`, ENABLE + FORCE, grants, and a tenant-led index. Only `sharedWriterRole` (the
  * owner, by default) writes shared rows; the application role never does.
+ *
+ * A shared table's primary key (and any unique key) cannot include the nullable `tenant_id`, so
+ * its values are unique across tenants: a tenant that could choose one would learn from a unique
+ * violation (23505) that another tenant's row holds it. So the application role gets INSERT and
+ * UPDATE only on the columns outside such keys (column privileges; generated columns left out),
+ * and the database fills the keys: each key column needs a default (`DEFAULT gen_random_uuid()`)
+ * or an identity, or this throws a TenancyConfigurationError before changing anything. Inserts
+ * must then leave the key columns out of their column list (a TypeORM column with `insert: false`);
+ * a column added to the table later needs its own `GRANT INSERT (column), UPDATE (column)`.
+ * Tables whose unique keys all include `tenant_id` get table-wide grants.
  */
 export async function enableSharedRls(
   db: SqlExecutor,
@@ -178,6 +237,8 @@ export async function enableSharedRls(
     rowsOf<{ current_user: string }>(await db.query('SELECT current_user'))[0].current_user;
   const isWriter = `current_user = '${quoteIdent(writer).slice(1, -1)}'`;
   const write = `(${own} OR (${o.column} IS NULL AND ${isWriter}))`;
+  const privileges = tenantRows ? o.privileges : (['SELECT'] as TablePrivilege[]);
+  const writes = await sharedWriteGrant(db, t, o.columnName, privileges);
   await enforceRls(db, t);
   await db.query(
     `CREATE POLICY shared_read_guard ON ${t.sql} AS RESTRICTIVE FOR SELECT TO PUBLIC
@@ -196,7 +257,32 @@ export async function enableSharedRls(
   await db.query(
     `CREATE POLICY shared_allow ON ${t.sql} AS PERMISSIVE FOR ALL TO PUBLIC USING (true) WITH CHECK (true)`,
   );
-  await grantAndIndex(db, t, o, tenantRows ? o.privileges : ['SELECT']);
+  await grantAndIndex(
+    db,
+    t,
+    o,
+    privileges.filter((p) => !WRITES.includes(p)),
+  );
+  if (writes) await db.query(`GRANT ${writes} ON ${t.sql} TO ${o.appRole}`);
+}
+
+/**
+ * Gives a shared table made by an earlier {@link enableSharedRls} the grants it makes today: revokes
+ * the application role's INSERT and UPDATE and grants them back (those in `privileges`) on the
+ * columns outside the unique keys that omit `tenant_id`, whose values the database must fill (else
+ * a TenancyConfigurationError). Idempotent: on a table `enableSharedRls` set up already, the grants
+ * come out the same. Call it from a migration; the application must stop sending the key columns.
+ */
+export async function restrictSharedKeyWrites(
+  db: SqlExecutor,
+  table: string,
+  options: RlsTableOptions = {},
+): Promise<void> {
+  const t = qualifiedTable(table);
+  const o = resolve(options);
+  const writes = await sharedWriteGrant(db, t, o.columnName, o.privileges);
+  await db.query(`REVOKE ${WRITES.join(', ')} ON ${t.sql} FROM ${o.appRole}`);
+  if (writes) await db.query(`GRANT ${writes} ON ${t.sql} TO ${o.appRole}`);
 }
 
 /** Reverses {@link enableSharedRls}, removing as {@link disableTenantRls} does (same caveats). */
@@ -216,8 +302,16 @@ export async function disableSharedRls(
 
 /**
  * Creates the application role when it is missing: LOGIN, NOSUPERUSER, NOBYPASSRLS, NOCREATEDB,
- * NOCREATEROLE, NOINHERIT, no password (set it out of band). An existing role is left as it is:
- * the catalog check and the start-up refusal report it if it is unsafe.
+ * NOCREATEROLE, NOINHERIT, no password (set it out of band). An existing role's attributes are left
+ * as they are: the catalog check and the start-up refusal report it if it is unsafe.
+ *
+ * Either way the role is left unable to create temporary tables in the current database: a temporary
+ * table lives as long as the connection, so on a pooled connection one tenant's copied rows would
+ * outlast the request and be readable by the next. PostgreSQL grants TEMPORARY to PUBLIC, so this
+ * revokes it from PUBLIC (and from the role) on the current database; the database owner keeps it
+ * through its own ACL entry, and any other role that needs temporary tables must be granted
+ * TEMPORARY explicitly. Run it as the database owner (or a superuser): when the role can still
+ * create temporary tables afterwards, it throws a TenancyConfigurationError naming the fix.
  */
 export async function ensureAppRole(
   db: SqlExecutor,
@@ -227,6 +321,28 @@ export async function ensureAppRole(
   if (!exists.length) {
     await db.query(
       `CREATE ROLE ${quoteIdent(role)} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT`,
+    );
+  }
+  await revokeTemporary(db, role);
+}
+
+/** Revokes TEMPORARY on the current database from PUBLIC and `role`; throws if `role` keeps it. */
+async function revokeTemporary(db: SqlExecutor, role: string): Promise<void> {
+  const [{ database }] = rowsOf<{ database: string }>(
+    await db.query(`SELECT format('%I', current_database()) AS database`),
+  );
+  const revoke = `REVOKE TEMPORARY ON DATABASE ${database} FROM PUBLIC, ${quoteIdent(role)}`;
+  await db.query(revoke);
+  const [kept] = rowsOf<{ temporary: boolean }>(
+    await db.query(
+      `SELECT has_database_privilege(oid, current_database(), 'TEMPORARY') AS temporary
+         FROM pg_roles WHERE rolname = $1 AND NOT rolsuper`,
+      [role],
+    ),
+  );
+  if (kept?.temporary) {
+    throw new TenancyConfigurationError(
+      `the application role "${role}" can still create temporary tables in database ${database}; run this as the database owner, or have the owner run ${revoke} (and revoke TEMPORARY from any role "${role}" inherits)`,
     );
   }
 }
@@ -270,7 +386,8 @@ export interface RequestRoleOptions {
  * ROLE` to it — without inheriting it on PostgreSQL 16 and later, so that the policies written `TO`
  * the request role do not also apply to the application role's own transactions (on PostgreSQL 15
  * and older the application role must be NOINHERIT for the same effect: an INHERIT one is refused
- * with a TenancyConfigurationError) — and given the application role's privileges on `tables`.
+ * with a TenancyConfigurationError) — and given the application role's privileges on `tables`
+ * (table-wide and per column, as {@link enableSharedRls} grants them).
  */
 export async function ensureRequestRole(
   db: SqlExecutor,
@@ -301,17 +418,25 @@ export async function ensureRequestRole(
   );
   for (const name of options.tables ?? []) {
     const t = qualifiedTable(name);
-    const granted = rowsOf<{ privilege: string }>(
+    const [{ granted }] = rowsOf<{ granted: string | null }>(
       await db.query(
-        `SELECT privilege_type AS privilege FROM information_schema.role_table_grants
-          WHERE grantee = $1 AND table_schema = $2 AND table_name = $3
-            AND privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE')
-          ORDER BY 1`,
-        [appRole, t.schema, t.table],
+        `SELECT string_agg(g.privilege || coalesce(' (' || g.columns || ')', ''), ', '
+                           ORDER BY g.columns IS NOT NULL, g.privilege) AS granted
+           FROM (SELECT p.privilege_type AS privilege, NULL::text AS columns
+                   FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) p
+                  WHERE c.oid = $1::regclass AND p.grantee = $2::regrole
+                    AND p.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE')
+                 UNION ALL
+                 SELECT p.privilege_type, string_agg(format('%I', a.attname), ', ' ORDER BY a.attnum)
+                   FROM pg_attribute a CROSS JOIN LATERAL aclexplode(a.attacl) p
+                  WHERE a.attrelid = $1::regclass AND NOT a.attisdropped AND p.grantee = $2::regrole
+                    AND p.privilege_type IN ('SELECT', 'INSERT', 'UPDATE')
+                  GROUP BY 1) g`,
+        [t.name, app],
       ),
-    ).map((r) => r.privilege);
+    );
     await db.query(`GRANT USAGE ON SCHEMA ${quoteIdent(t.schema)} TO ${target}`);
-    if (granted.length) await db.query(`GRANT ${granted.join(', ')} ON ${t.sql} TO ${target}`);
+    if (granted) await db.query(`GRANT ${granted} ON ${t.sql} TO ${target}`);
   }
 }
 
