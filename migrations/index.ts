@@ -10,6 +10,7 @@ import { AuditLogAdminsOnly1764000008000 } from './1764000008000-AuditLogAdminsO
 import { NameOrderedPages1764000009000 } from './1764000009000-NameOrderedPages';
 import { DealsPolicyPerTeamSize1764000010000 } from './1764000010000-DealsPolicyPerTeamSize';
 import { SharedKeysAndTempTables1764000011000 } from './1764000011000-SharedKeysAndTempTables';
+import { OpaqueAuditEntryIds1764000012000 } from './1764000012000-OpaqueAuditEntryIds';
 
 /** Every migration of the shared database, in order. New migrations are appended here. */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   NameOrderedPages1764000009000,
   DealsPolicyPerTeamSize1764000010000,
   SharedKeysAndTempTables1764000011000,
+  OpaqueAuditEntryIds1764000012000,
 ];

@@ -3,6 +3,22 @@ import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import type { AuditEntry } from '@app/tenancy';
 
+/** A random (version 4) uuid, as opaque audit entry ids are. */
+export const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+/** The fields of an entry `GET /audit` returns (and documents), sorted. */
+export const AUDIT_ENTRY_FIELDS = [
+  'action',
+  'actorId',
+  'actorRole',
+  'changes',
+  'id',
+  'key',
+  'occurredAt',
+  'requestId',
+  'table',
+];
+
 /** A request id unique to this run, for the `x-request-id` header: `label-<random>`. */
 export function requestId(label: string): string {
   return `${label}-${randomUUID().slice(0, 8)}`;

@@ -42,9 +42,12 @@ export {
   enableAuditTrail,
   disableAuditTrail,
   setAuditLogReaders,
+  setAuditEntryIds,
 } from './migrations/audit.migration-helpers';
 export type { AuditLogOptions, AuditTrailOptions } from './migrations/audit.migration-helpers';
+export type { AuditEntryIds, AuditEntryIdsOptions } from './migrations/audit.migration-helpers';
 export { AuditLogService } from './audit/audit-log.service';
+export { UnknownAuditEntryError } from './audit/unknown-audit-entry.error';
 export type { AuditEntry, AuditQuery } from './audit/audit-log.service';
 export { TenantLifecycle, TenantNotFoundError } from './platform/tenant-lifecycle';
 export type { TenantRecord, TenantLifecycleOptions } from './platform/tenant-lifecycle';

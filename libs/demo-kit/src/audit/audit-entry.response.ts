@@ -2,7 +2,11 @@ import { ApiProperty } from '@nestjs/swagger';
 
 /** One audit entry as `GET /audit` returns it: who changed which row, how, and the changed columns. */
 export class AuditEntryResponse {
-  @ApiProperty({ description: 'position in the tenant log (a bigint, as a string)', example: '42' })
+  @ApiProperty({
+    format: 'uuid',
+    description: 'random id of the entry (says nothing about other entries); `after` takes it',
+    example: '9b2f6c1e-4d3a-4f8e-9a71-2c5d8e0b6f13',
+  })
   id: string;
 
   @ApiProperty({ format: 'date-time' })

@@ -5,6 +5,7 @@ import {
   IsISO8601,
   IsOptional,
   IsString,
+  IsUUID,
   Matches,
   Max,
   MaxLength,
@@ -15,7 +16,7 @@ import {
 const ISO_DATE_OR_DATE_TIME =
   /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
 
-/** Query of `GET /audit`: optional table, start time and page size; anything else is a 400. */
+/** Query of `GET /audit`: optional table, start time, entry to page after and page size; anything else is a 400. */
 export class AuditQueryDto {
   @ApiPropertyOptional({
     description: 'only entries of this table (`schema.table`)',
@@ -41,6 +42,14 @@ export class AuditQueryDto {
     message: 'since must be an ISO-8601 date or date-time with a zone (Z or ±HH:MM)',
   })
   since?: string;
+
+  @ApiPropertyOptional({
+    description: 'only entries after this one: the id of the last entry of the previous page',
+    format: 'uuid',
+  })
+  @IsOptional()
+  @IsUUID('all', { message: 'after must be the id (a uuid) of an audit entry' })
+  after?: string;
 
   @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 100 })
   @IsOptional()

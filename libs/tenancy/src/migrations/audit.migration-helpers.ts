@@ -10,6 +10,19 @@ import { enableTenantRls } from './rls.migration-helpers';
 import { currentRoleExpression, currentTenantWhenExpression } from './setting-expression';
 import { qualifiedTable, quoteIdent, rowsOf, settingLiteral, SqlExecutor } from './sql';
 
+/**
+ * How `tenancy.audit_log` identifies its entries.
+ * - `'opaque'`: each entry's `id` is a random uuid and entries are ordered by `(occurred_at, id)`;
+ *   `occurred_at` comes from `tenancy.audit_clock()`, which moves a time that would repeat or go back
+ *   within a transaction to one microsecond past the transaction's last entry (it keeps that time
+ *   in the transaction-local setting `tenancy.audit_clock` and ignores a value more than a second
+ *   ahead, which any role could have set). The app role reads every column but `transaction_id`
+ *   (a server-wide counter). No value a tenant reads counts other tenants' writes.
+ * - `'sequence'`: `id` is a bigint from one identity shared by every tenant, the shape of earlier
+ *   versions: a tenant paging its own entries sees gaps that count every other tenant's audited writes.
+ */
+export type AuditEntryIds = 'opaque' | 'sequence';
+
 /** Options of {@link createAuditLog}. */
 export interface AuditLogOptions {
   /** Role the application logs in as; it may only read its tenant's entries. Default: `app_user`. */
@@ -23,6 +36,18 @@ export interface AuditLogOptions {
    * Default: every role of the tenant (then only the app's routes restrict reading).
    */
   readerRoles?: string[];
+  /**
+   * How entries are identified (see {@link AuditEntryIds}); pass `'opaque'`. The default keeps the
+   * shape earlier versions created, so that a migration written against them replays unchanged;
+   * convert such a log with {@link setAuditEntryIds}. Default: `'sequence'`.
+   */
+  entryIds?: AuditEntryIds;
+}
+
+/** Options of {@link setAuditEntryIds}. */
+export interface AuditEntryIdsOptions {
+  /** Role the application logs in as (its read grant changes with the ids). Default: `app_user`. */
+  appRole?: string;
 }
 
 /** Options of {@link enableAuditTrail}. */
@@ -38,7 +63,8 @@ export interface AuditTrailOptions {
  * append-only, written solely by the trigger) and the trigger function `tenancy.audit_row()`
  * (SECURITY DEFINER, fixed search_path). Each entry: tenant, actor (user setting), role, request id,
  * table, primary key, action, changed columns with old and new values, time and transaction id.
- * Rows without a tenant (shared reference rows) are not audited. Reverse with {@link dropAuditLog}.
+ * Rows without a tenant (shared reference rows) are not audited. With `entryIds: 'opaque'` the ids
+ * say nothing about other tenants (see {@link AuditEntryIds}). Reverse with {@link dropAuditLog}.
  */
 export async function createAuditLog(
   db: SqlExecutor,
@@ -106,6 +132,125 @@ export async function createAuditLog(
     END
     $fn$`);
   await db.query(`REVOKE ALL ON FUNCTION tenancy.audit_row() FROM PUBLIC`);
+  if (options.entryIds === 'opaque') await setAuditEntryIds(db, 'opaque', options);
+}
+
+/** Columns of `tenancy.audit_log` the app role reads when entry ids are opaque: all but `transaction_id`. */
+const OPAQUE_READABLE_COLUMNS = [
+  'tenant_id',
+  'id',
+  'occurred_at',
+  'actor_id',
+  'actor_role',
+  'request_id',
+  'table_name',
+  'row_key',
+  'action',
+  'changes',
+];
+
+/**
+ * Converts the entry ids of a `tenancy.audit_log` that {@link createAuditLog} made to `ids` (see
+ * {@link AuditEntryIds}); a log that has them already is left as it is. Existing entries keep their
+ * order: to opaque ids, entries sharing a tenant and a time get uuids in the order of their old ids;
+ * to sequence ids, every entry is numbered from 1 in `(occurred_at, id)` order and the identity
+ * continues after the last. Run it in a transaction (a migration's): it lifts FORCE ROW LEVEL
+ * SECURITY to renumber every tenant's rows and sets it again before it returns.
+ */
+export async function setAuditEntryIds(
+  db: SqlExecutor,
+  ids: AuditEntryIds,
+  options: AuditEntryIdsOptions = {},
+): Promise<void> {
+  const appRole = quoteIdent(options.appRole ?? DEFAULT_APP_ROLE);
+  const [current] = rowsOf<{ type: string }>(
+    await db.query(
+      `SELECT format_type(atttypid, atttypmod) AS type FROM pg_attribute
+        WHERE attrelid = 'tenancy.audit_log'::regclass AND attname = 'id'`,
+    ),
+  );
+  if ((current?.type === 'uuid') === (ids === 'opaque')) return;
+  await db.query(`ALTER TABLE tenancy.audit_log NO FORCE ROW LEVEL SECURITY`);
+  await db.query(`ALTER TABLE tenancy.audit_log DROP CONSTRAINT audit_log_pkey`);
+  await db.query(`ALTER TABLE tenancy.audit_log RENAME COLUMN id TO previous_id`);
+  if (ids === 'opaque') await toOpaqueIds(db, appRole);
+  else await toSequenceIds(db, appRole);
+  await db.query(`ALTER TABLE tenancy.audit_log DROP COLUMN previous_id`);
+  await db.query(`ALTER TABLE tenancy.audit_log ADD PRIMARY KEY (tenant_id, id)`);
+  await db.query(`ALTER TABLE tenancy.audit_log FORCE ROW LEVEL SECURITY`);
+}
+
+async function toOpaqueIds(db: SqlExecutor, appRole: string): Promise<void> {
+  await db.query(`
+    CREATE FUNCTION tenancy.audit_clock() RETURNS timestamptz
+    LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
+    DECLARE
+      clock timestamptz := clock_timestamp();
+      now_us bigint := (extract(epoch FROM clock) * 1000000)::bigint;
+      last text := current_setting('tenancy.audit_clock', true);
+    BEGIN
+      IF last ~ '^[0-9]{1,18}$' AND last::bigint >= now_us AND last::bigint < now_us + 1000000 THEN
+        clock := clock + (last::bigint + 1 - now_us) * interval '1 microsecond';
+        now_us := last::bigint + 1;
+      END IF;
+      PERFORM set_config('tenancy.audit_clock', now_us::text, true);
+      RETURN clock;
+    END
+    $fn$`);
+  await db.query(`REVOKE ALL ON FUNCTION tenancy.audit_clock() FROM PUBLIC`);
+  await db.query(
+    `ALTER TABLE tenancy.audit_log ADD COLUMN id uuid NOT NULL DEFAULT gen_random_uuid()`,
+  );
+  await db.query(`
+    UPDATE tenancy.audit_log e SET id = ranked.id
+      FROM (SELECT old.previous_id, new.id
+              FROM (SELECT previous_id, tenant_id, occurred_at, row_number() OVER (
+                             PARTITION BY tenant_id, occurred_at ORDER BY previous_id) AS n
+                      FROM tenancy.audit_log) old
+              JOIN (SELECT id, tenant_id, occurred_at, row_number() OVER (
+                             PARTITION BY tenant_id, occurred_at ORDER BY id) AS n
+                      FROM tenancy.audit_log) new USING (tenant_id, occurred_at, n)) ranked
+     WHERE e.previous_id = ranked.previous_id AND e.id <> ranked.id`);
+  await db.query(
+    `ALTER TABLE tenancy.audit_log ALTER COLUMN occurred_at SET DEFAULT tenancy.audit_clock()`,
+  );
+  await db.query(`DROP INDEX tenancy.audit_log_table_idx`);
+  await db.query(
+    `CREATE INDEX audit_log_table_idx ON tenancy.audit_log (tenant_id, table_name, occurred_at, id)`,
+  );
+  await db.query(
+    `CREATE INDEX audit_log_time_idx ON tenancy.audit_log (tenant_id, occurred_at, id)`,
+  );
+  await db.query(`REVOKE SELECT ON tenancy.audit_log FROM ${appRole}`);
+  await db.query(
+    `GRANT SELECT (${OPAQUE_READABLE_COLUMNS.join(', ')}) ON tenancy.audit_log TO ${appRole}`,
+  );
+}
+
+async function toSequenceIds(db: SqlExecutor, appRole: string): Promise<void> {
+  await db.query(`REVOKE SELECT ON tenancy.audit_log FROM ${appRole}`);
+  await db.query(`GRANT SELECT ON tenancy.audit_log TO ${appRole}`);
+  await db.query(`DROP INDEX tenancy.audit_log_time_idx`);
+  await db.query(`DROP INDEX tenancy.audit_log_table_idx`);
+  await db.query(
+    `CREATE INDEX audit_log_table_idx ON tenancy.audit_log (tenant_id, table_name, occurred_at)`,
+  );
+  await db.query(
+    `ALTER TABLE tenancy.audit_log ALTER COLUMN occurred_at SET DEFAULT clock_timestamp()`,
+  );
+  await db.query(`DROP FUNCTION tenancy.audit_clock()`);
+  await db.query(`ALTER TABLE tenancy.audit_log ADD COLUMN id bigint`);
+  await db.query(`
+    UPDATE tenancy.audit_log e SET id = numbered.n
+      FROM (SELECT tenant_id, previous_id, row_number() OVER (ORDER BY occurred_at, previous_id) AS n
+              FROM tenancy.audit_log) numbered
+     WHERE (e.tenant_id, e.previous_id) = (numbered.tenant_id, numbered.previous_id)`);
+  await db.query(`ALTER TABLE tenancy.audit_log ALTER COLUMN id SET NOT NULL`);
+  await db.query(`ALTER TABLE tenancy.audit_log ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY`);
+  await db.query(
+    `SELECT setval(pg_get_serial_sequence('tenancy.audit_log', 'id'), coalesce(max(id), 0) + 1, false)
+       FROM tenancy.audit_log`,
+  );
 }
 
 /**
@@ -152,6 +297,7 @@ export async function setAuditLogReaders(
 export async function dropAuditLog(db: SqlExecutor): Promise<void> {
   await db.query(`DROP FUNCTION tenancy.audit_row()`);
   await db.query(`DROP TABLE tenancy.audit_log`);
+  await db.query(`DROP FUNCTION IF EXISTS tenancy.audit_clock()`);
 }
 
 /**
