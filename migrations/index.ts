@@ -11,6 +11,7 @@ import { NameOrderedPages1764000009000 } from './1764000009000-NameOrderedPages'
 import { DealsPolicyPerTeamSize1764000010000 } from './1764000010000-DealsPolicyPerTeamSize';
 import { SharedKeysAndTempTables1764000011000 } from './1764000011000-SharedKeysAndTempTables';
 import { OpaqueAuditEntryIds1764000012000 } from './1764000012000-OpaqueAuditEntryIds';
+import { SupportAgents1764000013000 } from './1764000013000-SupportAgents';
 
 /** Every migration of the shared database, in order. New migrations are appended here. */
 export const MIGRATIONS = [
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   DealsPolicyPerTeamSize1764000010000,
   SharedKeysAndTempTables1764000011000,
   OpaqueAuditEntryIds1764000012000,
+  SupportAgents1764000013000,
 ];

@@ -29,6 +29,9 @@ const ROUTES: [string, string][] = [
   ['POST', '/kb/articles'],
   ['PATCH', `/kb/articles/${UNKNOWN_ID}`],
   ['DELETE', `/kb/articles/${UNKNOWN_ID}`],
+  ['GET', '/agents'],
+  ['PUT', `/agents/${UNKNOWN_ID}`],
+  ['DELETE', `/agents/${UNKNOWN_ID}`],
 ];
 
 /** Who may call what: tokens, roles, tenant status, the open health route and the OpenAPI document. */
@@ -47,7 +50,9 @@ describe('support-api authentication and roles', () => {
           ? server.post(url)
           : method === 'PATCH'
             ? server.patch(url)
-            : server.delete(url);
+            : method === 'PUT'
+              ? server.put(url)
+              : server.delete(url);
     return req.set(headers).send(method === 'POST' || method === 'PATCH' ? {} : undefined);
   };
 
@@ -141,6 +146,8 @@ describe('support-api authentication and roles', () => {
     ['POST', '/kb/articles'],
     ['PATCH', `/kb/articles/${UNKNOWN_ID}`],
     ['DELETE', `/kb/articles/${UNKNOWN_ID}`],
+    ['PUT', `/agents/${UNKNOWN_ID}`],
+    ['DELETE', `/agents/${UNKNOWN_ID}`],
   ])('refuses an agent on the admin-only route %s %s with 403', async (method, url) => {
     const res = await send(method, url, auth(tenant.agent));
     expect(res.status).toBe(403);
@@ -154,6 +161,8 @@ describe('support-api authentication and roles', () => {
     const doc = await request(app.getHttpServer()).get('/docs-json');
     expect(doc.status).toBe(200);
     expect(Object.keys(doc.body.paths).sort()).toEqual([
+      '/agents',
+      '/agents/{userId}',
       '/audit',
       '/health',
       '/kb/articles',
@@ -165,8 +174,10 @@ describe('support-api authentication and roles', () => {
     expect(doc.body.components.schemas.CreateTicketDto.required).toEqual(['subject']);
     expect(successResponses(doc.body).sort()).toEqual(
       [
+        ['DELETE /agents/{userId}', '204', null],
         ['DELETE /kb/articles/{id}', '204', null],
         ['DELETE /tickets/{id}', '204', null],
+        ['GET /agents', '200', 'AgentPageResponse'],
         ['GET /audit', '200', 'AuditListResponse'],
         ['GET /health', '200', 'inline'],
         ['GET /kb/articles', '200', 'ArticleListResponse'],
@@ -178,9 +189,15 @@ describe('support-api authentication and roles', () => {
         ['POST /kb/articles', '201', 'ArticleResponse'],
         ['POST /tickets', '201', 'TicketResponse'],
         ['POST /tickets/{id}/comments', '201', 'CommentResponse'],
+        ['PUT /agents/{userId}', '200', 'AgentResponse'],
       ].sort(),
     );
-    for (const list of ['ArticleListResponse', 'CommentListResponse', 'TicketPageResponse']) {
+    for (const list of [
+      'AgentPageResponse',
+      'ArticleListResponse',
+      'CommentListResponse',
+      'TicketPageResponse',
+    ]) {
       expect(schemaProperties(doc.body, list)).toEqual(['items', 'nextCursor']);
     }
   });

@@ -4,6 +4,7 @@ import request from 'supertest';
 import { DEMO_TENANTS } from '@app/demo-kit';
 import { dropDatabase, PreparedDatabase, prepareDatabase } from '@app/dev-postgres';
 import { supportDemoTokens } from '../../apps/support-api/src/demo-tokens';
+import { supportDemoUsers } from '../../apps/support-api/src/demo-users';
 import { seedSupport } from '../../apps/support-api/src/seed';
 import { createSupportApp } from '../../apps/support-api/src/support-app';
 import { migrateUp } from '../../migrations/run-migrations';
@@ -26,6 +27,7 @@ describe('support-api seed and demo tokens', () => {
       await superuser.query(
         `SELECT (SELECT count(*)::int FROM support.tickets) AS tickets,
                 (SELECT count(*)::int FROM support.ticket_comments) AS comments,
+                (SELECT count(*)::int FROM support.agents) AS agents,
                 (SELECT count(*)::int FROM support.kb_articles WHERE tenant_id IS NULL) AS global_articles,
                 (SELECT count(*)::int FROM support.kb_articles WHERE tenant_id IS NOT NULL) AS tenant_articles`,
       )
@@ -61,7 +63,13 @@ describe('support-api seed and demo tokens', () => {
   });
 
   it('seeds global articles and both tenants, and a second run adds nothing', async () => {
-    const expected = { tickets: 5, comments: 3, global_articles: 3, tenant_articles: 2 };
+    const expected = {
+      tickets: 5,
+      comments: 3,
+      agents: 4,
+      global_articles: 3,
+      tenant_articles: 2,
+    };
     expect(await counts()).toEqual(expected);
     await seedSupport(owner);
     expect(await counts()).toEqual(expected);
@@ -135,6 +143,40 @@ describe('support-api seed and demo tokens', () => {
         'How to reset your password',
       ]);
     }
+  });
+
+  it('makes every demo user an agent of its own tenant only', async () => {
+    const rows = await superuser.query(
+      `SELECT tenant_id, user_id FROM support.agents ORDER BY tenant_id, user_id`,
+    );
+    expect(rows.rows).toEqual(
+      supportDemoUsers()
+        .map((u) => ({ tenant_id: u.tenantId, user_id: u.userId }))
+        .sort((x, y) => `${x.tenant_id}${x.user_id}`.localeCompare(`${y.tenant_id}${y.user_id}`)),
+    );
+  });
+
+  it("lets a demo admin assign a ticket to the tenant's agent, and not to globex's", async () => {
+    const acmeTicket = '0a000000-0000-4000-8000-000000001002';
+    const [acmeAgent, , globexAgent] = supportDemoUsers();
+    const patch = (assigneeId: string) =>
+      request(app.getHttpServer())
+        .patch(`/tickets/${acmeTicket}`)
+        .set(auth(tokenFor('acme admin')))
+        .send({ assigneeId });
+    expect((await patch(globexAgent.userId)).status).toBe(400);
+    const res = await patch(acmeAgent.userId);
+    expect(res.status).toBe(200);
+    expect(res.body.assigneeId).toBe(acmeAgent.userId);
+    const agents = await request(app.getHttpServer())
+      .get('/agents')
+      .set(auth(tokenFor('acme agent')));
+    expect(agents.body.items.map((x: { userId: string }) => x.userId)).toEqual(
+      supportDemoUsers()
+        .filter((u) => u.tenant === 'acme')
+        .map((u) => u.userId)
+        .sort(),
+    );
   });
 
   it("keeps the demo tenants apart: globex gets 404 for acme's seeded ticket", async () => {

@@ -4,7 +4,7 @@ import { Client } from 'pg';
 import request from 'supertest';
 import { signToken } from '@app/demo-kit';
 import { createSupportApp } from '../../apps/support-api/src/support-app';
-import { createTenant } from '../support/db';
+import { createTenant, inTenant } from '../support/db';
 import { testUrl } from '../support/test-env';
 
 /** A well-formed uuid that names no row in any tenant. */
@@ -30,11 +30,21 @@ export function startSupportApi(): Promise<INestApplication> {
   return createSupportApp({ databaseUrl: testUrl('appUrl'), jwtSecret: JWT_SECRET, logger: false });
 }
 
-/** Creates a tenant (as the owner) with an agent and an admin token. */
+/**
+ * Creates a tenant (as the owner) with an agent and an admin token; both users are agents of the
+ * tenant (`support.agents`), so tickets may be assigned to either.
+ */
 export async function supportTenant(owner: Client, slug: string): Promise<SupportTenant> {
   const id = await createTenant(owner, slug);
   const agentId = randomUUID();
   const adminId = randomUUID();
+  await inTenant(owner, id, () =>
+    owner.query(`INSERT INTO support.agents (tenant_id, user_id) VALUES ($1, $2), ($1, $3)`, [
+      id,
+      agentId,
+      adminId,
+    ]),
+  );
   return {
     id,
     agentId,
@@ -57,6 +67,7 @@ export function as(app: INestApplication, token: string) {
     get: (url: string) => agent.get(url).set(header),
     post: (url: string, body?: object) => agent.post(url).set(header).send(body),
     patch: (url: string, body?: object) => agent.patch(url).set(header).send(body),
+    put: (url: string, body?: object) => agent.put(url).set(header).send(body),
     delete: (url: string) => agent.delete(url).set(header),
   };
 }

@@ -3,6 +3,7 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditController, HealthController } from '@app/demo-kit';
 import { TenancyModule } from '@app/tenancy';
+import { AgentsModule } from './agents/agents.module';
 import { CommentsModule } from './comments/comments.module';
 import { KbModule } from './kb/kb.module';
 import { PLATFORM_DATA_SOURCE } from './sla/sla-options';
@@ -49,6 +50,7 @@ export class SupportAppModule {
         }),
         ScheduleModule.forRoot(),
         TicketsModule,
+        AgentsModule,
         CommentsModule,
         KbModule,
         SlaModule.forRoot(config),

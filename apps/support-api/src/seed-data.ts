@@ -25,6 +25,8 @@ export interface SeedTicket {
 /** One tenant's seeded support data. */
 export interface SeedTenant {
   tenantId: string;
+  /** User ids of the tenant's agents: who its tickets may be assigned to. */
+  agents: string[];
   tickets: SeedTicket[];
   articles: SeedArticle[];
 }
@@ -58,6 +60,7 @@ const globex = SUPPORT_DEMO_USERS.globex;
 export const SEED_TENANTS: SeedTenant[] = [
   {
     tenantId: DEMO_TENANTS.acme.id,
+    agents: [acme.agent, acme.admin],
     tickets: [
       {
         id: '0a000000-0000-4000-8000-000000001001',
@@ -118,6 +121,7 @@ export const SEED_TENANTS: SeedTenant[] = [
   },
   {
     tenantId: DEMO_TENANTS.globex.id,
+    agents: [globex.agent, globex.admin],
     tickets: [
       {
         id: '0b000000-0000-4000-8000-000000001001',

@@ -5,6 +5,9 @@ const INSERT_ARTICLE = `
   INSERT INTO support.kb_articles (id, tenant_id, title, body, created_at, updated_at)
   VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (id) DO NOTHING`;
 
+const INSERT_AGENT = `
+  INSERT INTO support.agents (tenant_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`;
+
 const INSERT_TICKET = `
   INSERT INTO support.tickets (tenant_id, id, subject, description, status, priority, requester_id,
                                assignee_id, created_at, updated_at)
@@ -32,13 +35,16 @@ async function asTenant(owner: Client, tenantId: string, fn: () => Promise<void>
 
 /**
  * Idempotent demo data for support-api, written as the owner inside per-tenant transactions (FORCE
- * RLS applies to the owner too). Safe to run on every `npm run demo`. Global articles are written
- * with no tenant set (the owner is their only writer); the demo tenants must exist already.
+ * RLS applies to the owner too): each tenant's agents first (a ticket's assignee must be one), then
+ * its tickets, comments and articles. Safe to run on every `npm run demo`. Global articles are
+ * written with no tenant set (the owner is their only writer); the demo tenants must exist already.
  */
 export async function seedSupport(owner: Client): Promise<void> {
   for (const article of SEED_GLOBAL_ARTICLES) await insertArticle(owner, null, article);
   for (const tenant of SEED_TENANTS) {
     await asTenant(owner, tenant.tenantId, async () => {
+      for (const userId of tenant.agents)
+        await owner.query(INSERT_AGENT, [tenant.tenantId, userId]);
       for (const t of tenant.tickets) {
         await owner.query(INSERT_TICKET, [
           tenant.tenantId,

@@ -7,3 +7,10 @@ export class IdParams {
   @IsUUID('all')
   id: string;
 }
+
+/** Route parameters of a user addressed by `:userId`; a non-UUID is a 400 naming `userId`. */
+export class UserIdParams {
+  @ApiProperty({ format: 'uuid' })
+  @IsUUID('all')
+  userId: string;
+}

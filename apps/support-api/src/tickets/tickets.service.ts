@@ -1,15 +1,21 @@
-import { Injectable, NotFoundException } from '@nestjs/common';
+import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { Repository } from 'typeorm';
 import { findKeysetPage } from '@app/demo-kit';
 import { TenantContext } from '@app/tenancy';
+import { isConstraintViolation } from '../common/constraint-violation';
 import { CreateTicketDto } from './dto/create-ticket.dto';
 import { ListTicketsQuery } from './dto/list-tickets.query';
 import { TicketPageResponse } from './dto/ticket-page.response';
 import { TicketResponse } from './dto/ticket.response';
 import { UpdateTicketDto } from './dto/update-ticket.dto';
 import { Ticket } from './ticket.entity';
+
+/** SQLSTATE of a foreign key violation. */
+const FOREIGN_KEY_VIOLATION = '23503';
+/** The foreign key from a ticket's assignee to the tenant's agents (migration 1764000013000). */
+const ASSIGNEE_MUST_BE_AGENT = 'tickets_assignee_agent_fkey';
 
 /** Tickets of the current tenant; row-level security decides which rows exist. */
 @Injectable()
@@ -51,12 +57,24 @@ export class TicketsService {
     return TicketResponse.from(await this.find(id));
   }
 
-  /** Changes the given fields of a visible ticket, or 404. */
+  /**
+   * Changes the given fields of a visible ticket, or 404; 400 when `assigneeId` is not an agent of
+   * the tenant (the database's foreign key decides, so another tenant's user never passes).
+   */
   async update(id: string, dto: UpdateTicketDto): Promise<TicketResponse> {
     const ticket = await this.find(id);
     Object.assign(ticket, dto);
     if (dto.assigneeId) ticket.assigneeId = dto.assigneeId.toLowerCase();
-    return TicketResponse.from(await this.tickets.save(ticket));
+    try {
+      return TicketResponse.from(await this.tickets.save(ticket));
+    } catch (error) {
+      if (isConstraintViolation(error, FOREIGN_KEY_VIOLATION, ASSIGNEE_MUST_BE_AGENT)) {
+        throw new BadRequestException(
+          'assigneeId must be an agent of this tenant (an admin adds one with PUT /agents/:userId)',
+        );
+      }
+      throw error;
+    }
   }
 
   /** Deletes a visible ticket (and its comments), or 404. */

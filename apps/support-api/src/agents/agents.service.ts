@@ -1,0 +1,46 @@
+import { Injectable, NotFoundException } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { DEFAULT_PAGE_SIZE, pageOf } from '@app/demo-kit';
+import { TenantContext } from '@app/tenancy';
+import { Agent } from './agent.entity';
+import { AgentPageResponse } from './dto/agent-page.response';
+import { AgentResponse } from './dto/agent.response';
+import { ListAgentsQuery } from './dto/list-agents.query';
+
+/** The current tenant's agents; row-level security decides which rows exist. */
+@Injectable()
+export class AgentsService {
+  constructor(@InjectRepository(Agent) private readonly agents: Repository<Agent>) {}
+
+  /** One page of agents by user id, after the cursor's. */
+  async list(query: ListAgentsQuery): Promise<AgentPageResponse> {
+    const limit = query.limit ?? DEFAULT_PAGE_SIZE;
+    const qb = this.agents
+      .createQueryBuilder('a')
+      .orderBy('a.userId')
+      .limit(limit + 1);
+    if (query.cursor) qb.where('a.userId > :after', { after: query.cursor.toLowerCase() });
+    const { page, nextCursor } = pageOf(await qb.getMany(), limit, (last) => last.userId);
+    return { items: page.map((a) => AgentResponse.from(a)), nextCursor };
+  }
+
+  /** Makes `userId` an agent of the caller's tenant (nothing changes if they are one). */
+  async put(context: TenantContext, userId: string): Promise<AgentResponse> {
+    const id = userId.toLowerCase();
+    await this.agents
+      .createQueryBuilder()
+      .insert()
+      .into(Agent)
+      .values({ tenantId: context.tenantId, userId: id })
+      .orIgnore()
+      .execute();
+    return AgentResponse.from(await this.agents.findOneByOrFail({ userId: id }));
+  }
+
+  /** Removes an agent, or 404; the tickets assigned to them become unassigned. */
+  async remove(userId: string): Promise<void> {
+    const result = await this.agents.delete({ userId: userId.toLowerCase() });
+    if (!result.affected) throw new NotFoundException('agent not found');
+  }
+}

@@ -1,0 +1,171 @@
+import { INestApplication } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import { connect, inTenant } from '../support/db';
+import {
+  as,
+  dbRows,
+  expectErrorShape,
+  ISO_TIMESTAMP,
+  startSupportApi,
+  storedTickets,
+  supportTenant,
+  SupportTenant,
+  UNKNOWN_ID,
+} from './support-api.fixture';
+
+const NOT_AN_AGENT =
+  'assigneeId must be an agent of this tenant (an admin adds one with PUT /agents/:userId)';
+
+/** A ticket's assignee is an agent of its own tenant, enforced by a foreign key; admins manage agents. */
+describe('support-api agents and ticket assignees', () => {
+  let app: INestApplication;
+  let owner: Client;
+  let admin: Client;
+  let a: SupportTenant;
+  let b: SupportTenant;
+
+  /** Opens a ticket in tenant A as its agent and returns its id. */
+  const openTicket = async (subject: string): Promise<string> =>
+    (await as(app, a.agent).post('/tickets', { subject }).expect(201)).body.id;
+
+  const agentsOf = (tenantId: string) =>
+    dbRows<{ user_id: string }>(
+      admin,
+      `SELECT user_id FROM support.agents WHERE tenant_id = $1 ORDER BY user_id`,
+      [tenantId],
+    );
+
+  beforeAll(async () => {
+    owner = await connect('owner');
+    admin = await connect('admin');
+    app = await startSupportApi();
+    a = await supportTenant(owner, 'agents-a');
+    b = await supportTenant(owner, 'agents-b');
+  });
+  afterAll(async () => {
+    await app.close();
+    await owner.end();
+    await admin.end();
+  });
+
+  describe('PATCH /tickets/:id assigneeId', () => {
+    it("assigns a member of the caller's tenant: 200", async () => {
+      const id = await openTicket('for a member');
+      const res = await as(app, a.agent).patch(`/tickets/${id}`, { assigneeId: a.adminId });
+      expect(res.status).toBe(200);
+      expect(res.body.assigneeId).toBe(a.adminId);
+    });
+
+    it.each([
+      ["another tenant's agent", () => b.agentId],
+      ["another tenant's admin, in upper case", () => b.adminId.toUpperCase()],
+      ['a uuid nobody uses', () => randomUUID()],
+    ])('refuses %s with 400 and leaves the ticket unchanged', async (_, assignee) => {
+      const id = await openTicket('not for strangers');
+      await as(app, a.agent).patch(`/tickets/${id}`, { assigneeId: a.agentId }).expect(200);
+      const before = await storedTickets(admin, a.id);
+      const res = await as(app, a.admin).patch(`/tickets/${id}`, {
+        assigneeId: assignee(),
+        subject: 'changed too',
+      });
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({ statusCode: 400, message: NOT_AN_AGENT, error: 'Bad Request' });
+      expect(await storedTickets(admin, a.id)).toEqual(before);
+    });
+
+    it('is refused by the database itself: the app role cannot store another tenant user as assignee', async () => {
+      const id = await openTicket('straight to SQL');
+      const appClient = await connect('app');
+      try {
+        await expect(
+          inTenant(
+            appClient,
+            a.id,
+            () =>
+              appClient.query(`UPDATE support.tickets SET assignee_id = $1 WHERE id = $2`, [
+                b.agentId,
+                id,
+              ]),
+            { userId: a.adminId, role: 'admin' },
+          ),
+        ).rejects.toMatchObject({ code: '23503', constraint: 'tickets_assignee_agent_fkey' });
+      } finally {
+        await appClient.end();
+      }
+      const [row] = await dbRows(admin, `SELECT assignee_id FROM support.tickets WHERE id = $1`, [
+        id,
+      ]);
+      expect(row).toEqual({ assignee_id: null });
+    });
+
+    it('assigns a user once an admin made them an agent with PUT /agents/:userId', async () => {
+      const newcomer = randomUUID();
+      const id = await openTicket('for the newcomer');
+      await as(app, a.agent).patch(`/tickets/${id}`, { assigneeId: newcomer }).expect(400);
+      await as(app, a.admin).put(`/agents/${newcomer}`).expect(200);
+      const res = await as(app, a.agent).patch(`/tickets/${id}`, { assigneeId: newcomer });
+      expect(res.status).toBe(200);
+      expect(res.body.assigneeId).toBe(newcomer);
+    });
+  });
+
+  describe('/agents', () => {
+    it("PUT makes a user an agent of the admin's tenant only, and again changes nothing", async () => {
+      const userId = randomUUID();
+      const first = await as(app, a.admin).put(`/agents/${userId.toUpperCase()}`);
+      expect(first.status).toBe(200);
+      expect(first.body).toEqual({ userId, createdAt: expect.stringMatching(ISO_TIMESTAMP) });
+      const again = await as(app, a.admin).put(`/agents/${userId}`);
+      expect(again.body).toEqual(first.body);
+      expect((await agentsOf(a.id)).map((r) => r.user_id)).toContain(userId);
+      expect((await agentsOf(b.id)).map((r) => r.user_id)).not.toContain(userId);
+    });
+
+    it("GET lists the caller's tenant's agents by user id, in pages, for agents too", async () => {
+      const expected = (await agentsOf(a.id)).map((r) => r.user_id);
+      const first = await as(app, a.agent).get('/agents?limit=2');
+      expect(first.status).toBe(200);
+      const seen = first.body.items.map((x: { userId: string }) => x.userId);
+      let cursor = first.body.nextCursor as string | null;
+      while (cursor) {
+        const page = await as(app, a.agent).get(`/agents?limit=2&cursor=${cursor}`).expect(200);
+        seen.push(...page.body.items.map((x: { userId: string }) => x.userId));
+        cursor = page.body.nextCursor;
+      }
+      expect(seen).toEqual(expected);
+      for (const other of [b.agentId, b.adminId]) expect(seen).not.toContain(other);
+    });
+
+    it('DELETE removes an agent and unassigns their tickets; a second DELETE is 404', async () => {
+      const leaving = randomUUID();
+      await as(app, a.admin).put(`/agents/${leaving}`).expect(200);
+      const id = await openTicket('left behind');
+      await as(app, a.agent).patch(`/tickets/${id}`, { assigneeId: leaving }).expect(200);
+      await as(app, a.admin).delete(`/agents/${leaving}`).expect(204);
+      expect((await as(app, a.agent).get(`/tickets/${id}`)).body.assigneeId).toBeNull();
+      const again = await as(app, a.admin).delete(`/agents/${leaving}`);
+      expect(again.status).toBe(404);
+      expect(again.body.message).toBe('agent not found');
+    });
+
+    it("DELETE of another tenant's agent is 404 and removes nothing", async () => {
+      const before = await agentsOf(b.id);
+      const res = await as(app, a.admin).delete(`/agents/${b.agentId}`);
+      expect(res.status).toBe(404);
+      expect(await agentsOf(b.id)).toEqual(before);
+    });
+
+    it.each([
+      ['put', '/agents/bob', 'userId must be a UUID'],
+      ['delete', '/agents/42', 'userId must be a UUID'],
+      ['get', '/agents?cursor=abc', 'cursor must be the nextCursor of the previous page'],
+      ['get', `/agents?limit=0&cursor=${UNKNOWN_ID}`, 'limit must not be less than 1'],
+    ] as const)('%s %s is 400 naming the field', async (method, url, message) => {
+      const res = await as(app, a.admin)[method](url);
+      expect(res.status).toBe(400);
+      expectErrorShape(res.body, 400);
+      expect(res.body.message).toEqual(expect.arrayContaining([message]));
+    });
+  });
+});
