@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 SUB=libs/tenancy/src/typeorm/rls-transaction.subscriber.ts
 RLS=libs/tenancy/src/migrations/rls.migration-helpers.ts
 ROUTING=libs/tenancy/src/typeorm/rls-data-source.ts
+TX=libs/tenancy/src/typeorm/tenant-transaction.ts
 status=0
 
 mutate() {
@@ -36,6 +37,11 @@ mutate no-force "$RLS" "  await db.query(\`ALTER TABLE \${t.sql} FORCE ROW LEVEL
     \`CREATE POLICY tenant_guard" "  await db.query(
     \`CREATE POLICY tenant_guard" "test/foundation"
 mutate no-routing "$ROUTING" "    if (tx) return tx.queryRunner();" "    if (tx && process.env.NEVER_SET) return tx.queryRunner();" "test/tenancy/query-paths test/adversarial/adversarial"
+mutate no-session-guard "$TX" "    const violation = sessionStateViolation(sql, parameters);" "    const violation = process.env.NEVER_SET ? sessionStateViolation(sql, parameters) : undefined;" "test/tenancy/session-state"
+mutate no-relation-loader "$ROUTING" "  installRelationLoader(dataSource);
+  return original;" "  return original;" "test/tenancy/late-work"
+mutate no-savepoint-order "$TX" "      if (!innermost || innermost === parent) return this.pushLevel(r);" "      return this.pushLevel(r);" "test/tenancy/late-work"
+mutate no-stream-destroy "$TX" "    const abandoned = await this.destroyStreams();" "    const abandoned = false;" "test/tenancy/late-work"
 
 if npx jest --runInBand test/tenancy test/foundation >/tmp/mutation-restored.log 2>&1; then
   echo "ok    restored: $(grep -E '^Tests:' /tmp/mutation-restored.log | tail -1)"

@@ -92,6 +92,8 @@ export {
   TenantTransactionOwnershipError,
   TenantTransactionAbortedError,
   TenantConnectionLostError,
+  TenantSessionStateError,
+  TenantStreamAbandonedError,
   UnknownTenantError,
   TenantSuspendedError,
   InvalidTenantContextError,

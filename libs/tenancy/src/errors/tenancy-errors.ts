@@ -82,3 +82,31 @@ export class TenantConnectionLostError extends TenancyError {
     );
   }
 }
+
+/**
+ * A statement in a tenant scope would change the pooled connection's session (SET without LOCAL,
+ * a session advisory lock, LISTEN, a temporary table, ...): it would outlive the transaction and
+ * reach the next request on that connection, so it is refused before it is sent.
+ */
+export class TenantSessionStateError extends TenancyError {
+  constructor(
+    readonly statement: string,
+    fix: string,
+  ) {
+    super(
+      `${statement} would outlive this tenant transaction on a pooled connection and is refused: ${fix}`,
+    );
+  }
+}
+
+/**
+ * A stream opened in a tenant scope was still unconsumed when the scope ended: it was destroyed,
+ * its connection went back to the pool, and the transaction was rolled back.
+ */
+export class TenantStreamAbandonedError extends TenancyError {
+  constructor() {
+    super(
+      'a query stream of this tenant transaction was not consumed before the scope ended, so it was destroyed and nothing was committed: read every stream to its end (or destroy it) before the handler returns',
+    );
+  }
+}

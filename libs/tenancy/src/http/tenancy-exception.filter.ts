@@ -8,6 +8,7 @@ import {
   Logger,
 } from '@nestjs/common';
 import { QueryFailedError } from 'typeorm';
+import { UnknownAuditEntryError } from '../audit/unknown-audit-entry.error';
 import {
   InvalidTenantContextError,
   TenantConnectionLostError,
@@ -100,6 +101,7 @@ export class TenancyExceptionFilter implements ExceptionFilter {
     if (exception instanceof TenantConnectionLostError)
       return body(503, 'database unavailable, retry the request');
     if (exception instanceof InvalidTenantContextError) return body(400, exception.message);
+    if (exception instanceof UnknownAuditEntryError) return body(400, exception.message);
     const code = sqlState(exception);
     if (code === '42501') {
       const status = this.options.rlsViolationStatus;

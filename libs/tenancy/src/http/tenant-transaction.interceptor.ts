@@ -1,6 +1,15 @@
-import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
+import { CallHandler, ExecutionContext, Injectable, Logger, NestInterceptor } from '@nestjs/common';
 import { from, lastValueFrom, Observable } from 'rxjs';
 import { TenantContextService } from '../context/tenant-context.service';
+import { TenantStreamAbandonedError } from '../errors/tenancy-errors';
+
+/** `GET /path (Controller.handler)` for HTTP, `Controller.handler` otherwise. */
+function routeOf(context: ExecutionContext): string {
+  const handler = `${context.getClass().name}.${context.getHandler().name}`;
+  if (context.getType() !== 'http') return handler;
+  const req = context.switchToHttp().getRequest<{ method?: string; url?: string }>();
+  return `${req?.method ?? ''} ${req?.url ?? ''} (${handler})`;
+}
 
 /**
  * Runs the handler as the authenticated tenant: one lazy transaction for the whole request,
@@ -9,12 +18,21 @@ import { TenantContextService } from '../context/tenant-context.service';
  */
 @Injectable()
 export class TenantTransactionInterceptor implements NestInterceptor {
+  private readonly logger = new Logger('Tenancy');
+
   constructor(private readonly context: TenantContextService) {}
 
-  intercept(_: ExecutionContext, next: CallHandler): Observable<unknown> {
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const tenant = this.context.require();
     return from(
-      this.context.run(tenant, () => lastValueFrom(next.handle(), { defaultValue: undefined })),
+      this.context
+        .run(tenant, () => lastValueFrom(next.handle(), { defaultValue: undefined }))
+        .catch((error: unknown) => {
+          if (error instanceof TenantStreamAbandonedError) {
+            this.logger.error(`${routeOf(context)}: ${error.message}`);
+          }
+          throw error;
+        }),
     );
   }
 }

@@ -1,10 +1,13 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { Readable } from 'node:stream';
 import { Logger } from '@nestjs/common';
 import { QueryRunner } from 'typeorm';
 import { IsolationLevel } from 'typeorm/driver/types/IsolationLevel';
 import { TenantContext } from '../context/tenant-context.interface';
 import {
   TenantConnectionLostError,
+  TenantSessionStateError,
+  TenantStreamAbandonedError,
   TenantTransactionAbortedError,
   TenantTransactionClosedError,
   TenantTransactionOwnershipError,
@@ -14,6 +17,7 @@ import { TenancySettingNames } from '../tenancy.constants';
 import { RUNNER_CONTEXT } from '../tenancy.internal-constants';
 import { holdWritesUntilIdle, holdWritesUntilNextTick } from './pipeline-flights';
 import { settingsStatement } from './rls-transaction.subscriber';
+import { sessionStateViolation } from './session-state.guard';
 
 type CreateQueryRunner = (mode?: 'master' | 'slave') => QueryRunner;
 type AnyQuery = (sql: string, parameters?: unknown[], structured?: boolean) => Promise<unknown>;
@@ -26,6 +30,27 @@ interface PgConnection {
   ): Promise<unknown>;
   pipeline?: boolean;
   getTransactionStatus?(): string;
+}
+
+/** A nested transaction (savepoint) open on the scope's connection. */
+interface NestedLevel {
+  /** The runner's transactionDepth once this level is started. */
+  depth: number;
+  /** Whether its callback was entered (EntityManager.transaction); a manual start is not. */
+  entered: boolean;
+  /** Settles once its SAVEPOINT was sent (or failed). */
+  started: Promise<void>;
+  markStarted(): void;
+  closed: Promise<void>;
+  close(): void;
+}
+
+function nestedLevel(depth: number): NestedLevel {
+  let close!: () => void;
+  let markStarted!: () => void;
+  const closed = new Promise<void>((resolve) => (close = resolve));
+  const started = new Promise<void>((resolve) => (markStarted = resolve));
+  return { depth, entered: false, started, markStarted, closed, close };
 }
 
 interface ScopedRunner extends QueryRunner {
@@ -41,6 +66,8 @@ const beginning = new AsyncLocalStorage<TenantTransaction>();
  * TRANSACTION, SAVEPOINT and the settings within an admitted statement, its ROLLBACK at the end.
  */
 const own = new AsyncLocalStorage<TenantTransaction>();
+/** The nested transaction (savepoint) whose callback the current code runs in, if any. */
+const nesting = new AsyncLocalStorage<NestedLevel>();
 const logger = new Logger('Tenancy');
 const ISOLATION = new Set([
   'READ UNCOMMITTED',
@@ -89,6 +116,13 @@ export class TenantTransaction {
   private ended = false;
   /** Statements admitted and not yet settled: the scope's end waits for them. */
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** Streams opened in the scope and not yet ended: the scope's end destroys them. */
+  private readonly streams = new Set<Readable>();
+  /** Nested transactions open on the connection, outermost first. */
+  private readonly levels: NestedLevel[] = [];
+  /** A level just started whose callback has not been entered yet. */
+  private pendingLevel?: NestedLevel;
+  private endSignal = nestedLevel(0);
   private original!: {
     query: QueryRunner['query'];
     stream: QueryRunner['stream'];
@@ -130,12 +164,31 @@ export class TenantTransaction {
   private async finish(action: 'commit' | 'rollback'): Promise<void> {
     if (this.ended) return;
     this.ended = true;
+    this.endSignal.close();
     const r = this.runner;
     if (!r) return;
     // A statement admitted before the end may still be on its way to pg (TypeORM awaits its
     // BeforeQuery subscribers first): it must reach this connection before COMMIT and release.
     while (this.inFlight.size) await Promise.allSettled(this.inFlight);
-    return own.run(this, () => this.end(r, action));
+    const abandoned = await this.destroyStreams();
+    await own.run(this, () => this.end(r, abandoned ? 'rollback' : action));
+    if (abandoned) throw new TenantStreamAbandonedError();
+  }
+
+  /** Destroys the streams nobody read to the end; resolves once their cursors are closed. */
+  private async destroyStreams(): Promise<boolean> {
+    if (!this.streams.size) return false;
+    const closing = [...this.streams].map(
+      (stream) =>
+        new Promise<void>((resolve) => {
+          stream.once('close', () => resolve());
+          stream.on('error', () => undefined);
+          stream.destroy(new TenantTransactionClosedError());
+        }),
+    );
+    this.streams.clear();
+    await Promise.all(closing);
+    return true;
   }
 
   private async end(r: ScopedRunner, action: 'commit' | 'rollback'): Promise<void> {
@@ -234,6 +287,67 @@ export class TenantTransaction {
     return running;
   }
 
+  /** Refuses a statement that would change the connection's session beyond the transaction. */
+  private refuseSessionState(sql: string, parameters?: unknown[]): Promise<never> | undefined {
+    if (beginning.getStore() === this) return undefined;
+    const violation = sessionStateViolation(sql, parameters);
+    return violation && Promise.reject(new TenantSessionStateError(violation.what, violation.fix));
+  }
+
+  /** Keeps an open stream until it ends, so that the scope's end can destroy it if it never does. */
+  private track<T>(stream: T): T {
+    const readable = stream as unknown as Readable;
+    if (typeof readable?.once !== 'function') return stream;
+    this.streams.add(readable);
+    const done = () => void this.streams.delete(readable);
+    readable.once('end', done);
+    readable.once('close', done);
+    readable.once('error', done);
+    return stream;
+  }
+
+  /**
+   * Claims the next nested level for a transaction started from `parent` (the level whose callback
+   * the caller runs in, if any), once it may send its SAVEPOINT on the shared connection: right
+   * away when `parent` is the innermost open level (a child) or after a manual
+   * `startTransaction()`; otherwise (a sibling started concurrently, e.g. two
+   * dataSource.transaction() in one Promise.all) once the open ones close, so that savepoints always
+   * nest. The check and the claim happen without a pause between them.
+   */
+  private async claimLevel(r: ScopedRunner, parent: NestedLevel | undefined): Promise<NestedLevel> {
+    for (;;) {
+      if (this.ended) throw new TenantTransactionClosedError();
+      const innermost = this.levels[this.levels.length - 1];
+      if (!innermost || innermost === parent) return this.pushLevel(r);
+      if (!innermost.entered) {
+        // EntityManager.transaction() enters its callback within the microtasks after the
+        // SAVEPOINT; a level still not entered a macrotask later was started by hand, and what
+        // follows nests in it as TypeORM would nest it.
+        await innermost.started;
+        await new Promise((resolve) => setImmediate(resolve));
+        if (this.ended) throw new TenantTransactionClosedError();
+        if (!innermost.entered && this.levels[this.levels.length - 1] === innermost) {
+          return this.pushLevel(r);
+        }
+        continue;
+      }
+      await Promise.race([innermost.closed, this.endSignal.closed]);
+    }
+  }
+
+  private pushLevel(r: ScopedRunner): NestedLevel {
+    const level = nestedLevel(r.transactionDepth + 1);
+    this.levels.push(level);
+    return level;
+  }
+
+  /** Closes the nested levels at `depth` and deeper (a commit or rollback of that savepoint). */
+  private closeLevels(depth: number): void {
+    while (this.levels.length && this.levels[this.levels.length - 1].depth >= depth) {
+      this.levels.pop()!.close();
+    }
+  }
+
   private gate(): Promise<void> {
     if (beginning.getStore() === this) return Promise.resolve();
     return (this.queued ??= this.begin());
@@ -280,6 +394,7 @@ export class TenantTransaction {
     const o = this.original;
     r.data = { ...(r.data ?? {}), [RUNNER_CONTEXT]: this.context };
     r.query = ((sql: string, parameters?: unknown[], structured?: boolean) =>
+      this.refuseSessionState(sql, parameters) ??
       this.admit(async () => {
         await this.gate();
         if (r.isReleased) throw new TenantConnectionLostError();
@@ -289,6 +404,7 @@ export class TenantTransaction {
         return (o.query as AnyQuery).call(r, sql, parameters, structured);
       })) as QueryRunner['query'];
     r.stream = (...args: Parameters<QueryRunner['stream']>) =>
+      this.refuseSessionState(args[0], args[1]) ??
       this.admit(async () => {
         await this.gate();
         if (r.isReleased) throw new TenantConnectionLostError();
@@ -297,24 +413,63 @@ export class TenantTransaction {
             'streams are not supported on a pipelined connection (pg refuses cursors in pipeline mode): use a data source without extra.pipeline for streaming',
           );
         }
-        return o.stream.apply(r, args);
+        return this.track(await o.stream.apply(r, args));
       });
-    r.startTransaction = (isolationLevel?: IsolationLevel) =>
-      this.admit(async () => {
+    r.startTransaction = (isolationLevel?: IsolationLevel) => {
+      const parent = nesting.getStore();
+      return this.admit(async () => {
         if (!this.queued && isolationLevel) this.isolationLevel = isolationLevel;
         await this.gate();
         if (beginning.getStore() === this) return;
         this.wrote = true;
-        return o.start.call(r, isolationLevel);
+        const level = await this.claimLevel(r, parent);
+        try {
+          await o.start.call(r, isolationLevel);
+        } catch (error) {
+          this.closeLevels(level.depth);
+          throw error;
+        } finally {
+          level.markStarted();
+        }
+        this.pendingLevel = level;
+        // Only the read of runner.manager that follows right away enters the level's callback.
+        setImmediate(() => {
+          if (this.pendingLevel === level) this.pendingLevel = undefined;
+        });
       });
+    };
     r.commitTransaction = async () => {
       if (r.transactionDepth <= 1) throw new TenantTransactionOwnershipError('commit');
-      return o.commit.call(r);
+      const depth = r.transactionDepth;
+      try {
+        return await o.commit.call(r);
+      } finally {
+        this.closeLevels(depth);
+      }
     };
     r.rollbackTransaction = async () => {
       if (r.transactionDepth <= 1) throw new TenantTransactionOwnershipError('roll back');
-      return o.rollback.call(r);
+      const depth = r.transactionDepth;
+      try {
+        return await o.rollback.call(r);
+      } finally {
+        this.closeLevels(depth);
+      }
     };
+    const manager = r.manager;
+    Object.defineProperty(r, 'manager', {
+      configurable: true,
+      enumerable: true,
+      get: () => {
+        const level = this.pendingLevel;
+        if (level) {
+          this.pendingLevel = undefined;
+          level.entered = true;
+          nesting.enterWith(level);
+        }
+        return manager;
+      },
+    });
     r.release = async () => {};
     // TypeORM starts its own transaction for save() only when none is active; the scope is one.
     r.isTransactionActive = true;
