@@ -17,7 +17,8 @@ export class AuditTrail1764000003000 implements MigrationInterface {
   name = 'AuditTrail1764000003000';
 
   async up(q: QueryRunner): Promise<void> {
-    await createAuditLog(q, { appRole: appRole() });
+    // The shape this migration created when it was written; 1764000012000 converts it.
+    await createAuditLog(q, { appRole: appRole(), entryIds: 'sequence' });
     for (const [table, exclude] of AUDITED) await enableAuditTrail(q, table, { exclude });
   }
 

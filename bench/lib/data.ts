@@ -115,6 +115,14 @@ export async function loadSupportTenants(
        FROM generate_series($1::int, $2::int) i`,
     [from, to],
   );
+  // The assignees below (users 0..6 of each tenant) are its agents (support.agents foreign key).
+  await c.query(
+    `INSERT INTO support.agents (tenant_id, user_id, created_at)
+     SELECT ${uuid(`'bench-tenant-' || i`)}, ${uuid(`'bench-user-' || i || '-' || u`)},
+            timestamptz '2024-01-01 00:00:00+00'
+       FROM generate_series($1::int, $2::int) i CROSS JOIN generate_series(0, 6) u`,
+    [from, to],
+  );
   let batch: { i: number[]; n: number[] } = { i: [], n: [] };
   let rows = 0;
   let done = 0;
@@ -240,6 +248,7 @@ export async function vacuumAnalyze(c: Client): Promise<void> {
   for (const t of [
     'tenancy.tenants',
     'support.tickets',
+    'support.agents',
     'sales.team_members',
     'sales.team_closure',
     'sales.accounts',

@@ -146,8 +146,8 @@ describe('migration OpaqueAuditEntryIds on existing entries', () => {
   });
 });
 
-/** A new user's log, made with `entryIds: 'opaque'`, has the shape the migration gives this repo's. */
-describe("createAuditLog({ entryIds: 'opaque' })", () => {
+/** A new user's log (opaque ids by default) has the shape the migration gives this repo's. */
+describe('createAuditLog() with its default entry ids', () => {
   const database = `audit_new_${suffix()}`;
 
   afterAll(async () => {
@@ -163,7 +163,7 @@ describe("createAuditLog({ entryIds: 'opaque' })", () => {
     const ds = await new DataSource(options).initialize();
     try {
       await ds.runMigrations({ transaction: 'each' });
-      await ds.transaction((manager) => createAuditLog(manager, { entryIds: 'opaque' }));
+      await ds.transaction((manager) => createAuditLog(manager));
     } finally {
       await ds.destroy();
     }

@@ -304,6 +304,31 @@ describeWithPgBouncer('Isolation through PgBouncer in transaction mode', () => {
         expect(await storedTitles(owner, a.id)).toEqual([`${a.slug}:seed`]);
       });
 
+      it('refuses session state (SET, set_config(..., false), SET ROLE, advisory lock); the next tenants see a clean server connection', async () => {
+        for (const sql of [
+          'SET statement_timeout = 12345',
+          "SELECT set_config('app.tenant_id', $1, false)",
+          'SET ROLE app_user',
+          'SELECT pg_advisory_lock(42)',
+        ]) {
+          const res = await post(app, '/notes/session-state', a.token, { sql });
+          expect({ sql, status: res.status }).toEqual({ sql, status: 500 });
+          await othersAreClean();
+        }
+        const probe = new Client({ connectionString: bouncer.via(testUrl('appUrl'), single) });
+        await probe.connect();
+        try {
+          const { rows } = await probe.query(
+            `SELECT current_setting('role') AS role,
+                    (SELECT count(*)::int FROM pg_locks
+                      WHERE locktype = 'advisory' AND pid = pg_backend_pid()) AS locks`,
+          );
+          expect(rows).toEqual([{ role: 'none', locks: 0 }]);
+        } finally {
+          await probe.end();
+        }
+      });
+
       it('after a statement_timeout, the next tenants see their own context and the default timeout', async () => {
         const res = await post(app, '/notes/statement-timeout', a.token);
         expect(res.status).toBe(503);

@@ -108,6 +108,18 @@ describe('TenancyModule: authentication fails closed', () => {
     ],
     ['a negative nbf', () => hs(claims({ nbf: -1 })), 401, `token claim "nbf" ${TIME_RANGE}`],
     [
+      'an exp that is a string',
+      () => signJson(claimsJson('"exp":"tomorrow"')),
+      401,
+      'invalid exp claim: seconds since the epoch expected',
+    ],
+    [
+      'an nbf that is a string',
+      () => signJson(claimsJson(`"exp":${now() + 600},"nbf":"yesterday"`)),
+      401,
+      'invalid nbf claim: seconds since the epoch expected',
+    ],
+    [
       'an iat of 1e999',
       () => signJson(claimsJson(`"exp":${now() + 600},"iat":1e999`)),
       401,

@@ -22,6 +22,8 @@ const MESSAGES: Record<string, string> = {
   'invalid algorithm': 'token algorithm not accepted',
   'jwt signature is required': 'unsigned tokens are not accepted',
   'invalid token': 'malformed token',
+  'invalid exp value': 'invalid exp claim: seconds since the epoch expected',
+  'invalid nbf value': 'invalid nbf claim: seconds since the epoch expected',
 };
 
 type HttpRequest = { headers?: Record<string, unknown>; user?: unknown };

@@ -37,9 +37,10 @@ export interface AuditLogOptions {
    */
   readerRoles?: string[];
   /**
-   * How entries are identified (see {@link AuditEntryIds}); pass `'opaque'`. The default keeps the
-   * shape earlier versions created, so that a migration written against them replays unchanged;
-   * convert such a log with {@link setAuditEntryIds}. Default: `'sequence'`.
+   * How entries are identified (see {@link AuditEntryIds}). A migration written against an earlier
+   * version of this library (whose only shape was `'sequence'`) must pass `'sequence'` to replay
+   * unchanged, then convert the log with {@link setAuditEntryIds} in a later migration.
+   * Default: `'opaque'`.
    */
   entryIds?: AuditEntryIds;
 }
@@ -63,8 +64,8 @@ export interface AuditTrailOptions {
  * append-only, written solely by the trigger) and the trigger function `tenancy.audit_row()`
  * (SECURITY DEFINER, fixed search_path). Each entry: tenant, actor (user setting), role, request id,
  * table, primary key, action, changed columns with old and new values, time and transaction id.
- * Rows without a tenant (shared reference rows) are not audited. With `entryIds: 'opaque'` the ids
- * say nothing about other tenants (see {@link AuditEntryIds}). Reverse with {@link dropAuditLog}.
+ * Rows without a tenant (shared reference rows) are not audited. Entry ids say nothing about other
+ * tenants unless `entryIds: 'sequence'` is passed (see {@link AuditEntryIds}). Reverse with {@link dropAuditLog}.
  */
 export async function createAuditLog(
   db: SqlExecutor,
@@ -132,7 +133,7 @@ export async function createAuditLog(
     END
     $fn$`);
   await db.query(`REVOKE ALL ON FUNCTION tenancy.audit_row() FROM PUBLIC`);
-  if (options.entryIds === 'opaque') await setAuditEntryIds(db, 'opaque', options);
+  if ((options.entryIds ?? 'opaque') === 'opaque') await setAuditEntryIds(db, 'opaque', options);
 }
 
 /** Columns of `tenancy.audit_log` the app role reads when entry ids are opaque: all but `transaction_id`. */

@@ -35,6 +35,8 @@ describe('sessionStateViolation', () => {
     ['DO $body$ BEGIN IF true THEN SET search_path = support; END IF; END $body$'],
     ["LOAD 'auto_explain'"],
     ["SELECT set_config('role', 'none', false)"],
+    ["DO $$ BEGIN EXECUTE 'SET search_path = ' || quote_ident('lib_test'); END $$"],
+    ["DO $$ BEGIN EXECUTE format('SELECT pg_advisory_lock(%s)', 42); END $$"],
   ];
   for (const [sql, parameters] of refused) {
     it(`refuses ${JSON.stringify(sql)}${parameters ? ` with ${JSON.stringify(parameters)}` : ''}`, () => {
@@ -47,6 +49,7 @@ describe('sessionStateViolation', () => {
 
   const allowed: [string, unknown[]?][] = [
     ['SELECT 1'],
+    ["DO $$ BEGIN EXECUTE 'SELECT 1'; END $$"],
     ["SELECT E'it\\'s SET x = 1' AS a"],
     ['SELECT 1 /* outer /* inner */ SET x = 1 */'],
     ['SET LOCAL search_path = support'],

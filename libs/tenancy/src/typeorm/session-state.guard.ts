@@ -79,8 +79,11 @@ const SET_CONFIG = /\bset_config\s*\(/gi;
 const LOCAL_FLAG = /^(?:true|'(?:t|true|on|yes|1)'|\$(\d+))(?:\s*::\s*bool(?:ean)?)?$/i;
 const TRUE_VALUES = new Set(['t', 'true', 'on', 'yes', '1']);
 
-/** The statement with comments removed and quoted literals and identifiers blanked. */
-function code(sql: string): string {
+/**
+ * The statement with comments removed and quoted identifiers blanked; string literals blanked too,
+ * or, with `literals` (for dynamic SQL run by EXECUTE in a DO body), kept as statements of their own.
+ */
+function code(sql: string, literals = false): string {
   let out = '';
   let i = 0;
   while (i < sql.length) {
@@ -112,7 +115,9 @@ function code(sql: string): string {
         else j++;
       }
       const literal = sql.slice(i, j + 1);
-      out += c === '"' ? '"x"' : /^'(?:t|true|on|yes|1)'$/i.test(literal) ? literal : "''";
+      if (c === '"') out += '"x"';
+      else if (literals) out += ` ; ${literal.slice(1, -1).replace(/''/g, "'")} ; `;
+      else out += /^'(?:t|true|on|yes|1)'$/i.test(literal) ? literal : "''";
       i = j + 1;
     } else {
       out += c;
@@ -163,6 +168,16 @@ export function sessionStateViolation(
 ): { what: string; fix: string } | undefined {
   if (!MAYBE.test(sql)) return undefined;
   const text = code(sql);
+  const found = violationIn(text, parameters);
+  if (found || !/\bEXECUTE\b/i.test(text)) return found;
+  // A DO body may build a statement from string literals and EXECUTE it: check them as statements.
+  return violationIn(code(sql, true), parameters);
+}
+
+function violationIn(
+  text: string,
+  parameters: readonly unknown[] | undefined,
+): { what: string; fix: string } | undefined {
   for (const r of STATEMENT_RULES) {
     const m = r.pattern.exec(text);
     if (!m) continue;
