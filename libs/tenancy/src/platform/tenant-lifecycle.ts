@@ -5,6 +5,7 @@ import {
 } from '../tenancy.constants';
 import { TenancyConfigurationError, TenancyError } from '../errors/tenancy.error';
 import { qualifiedTable, quoteIdent, rowsOf, SqlExecutor } from '../migrations/sql';
+import { settingsStatement } from '../typeorm/rls-transaction.subscriber';
 
 /** A tenant in the registry. */
 export interface TenantRecord {
@@ -225,17 +226,12 @@ export class TenantLifecycle {
     await this.db.query(`BEGIN ISOLATION LEVEL ${mode}`);
     try {
       await this.db.query(
-        `SELECT set_config($1, $2, true), set_config($3, $4, true), set_config($5, $6, true), set_config($7, $8, true)`,
-        [
-          this.settings.tenantId,
-          tenant.id,
-          this.settings.userId,
-          PLATFORM_USER,
-          this.settings.role,
-          this.options.platformRole ?? 'admin',
-          this.settings.requestId,
-          `platform:${Date.now()}`,
-        ],
+        ...settingsStatement(this.settings, {
+          tenantId: tenant.id,
+          userId: PLATFORM_USER,
+          role: this.options.platformRole ?? 'admin',
+          requestId: `platform:${Date.now()}`,
+        }),
       );
       await fn();
       await this.db.query('COMMIT');
