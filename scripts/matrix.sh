@@ -30,7 +30,9 @@ case "$leg" in
     ;;
 esac
 
-dir="$(mktemp -d "${TMPDIR:-/tmp}/tenancy-matrix-$leg-XXXXXX")"
+# Inside the checkout (ignored by git): /tmp may be mounted noexec, and PostgreSQL runs from here.
+mkdir -p .matrix
+dir="$(mktemp -d "$PWD/.matrix/$leg-XXXXXX")"
 trap 'rm -rf "$dir"' EXIT
 git archive HEAD | tar -x -C "$dir"
 cd "$dir"
