@@ -20,6 +20,7 @@ describe('sessionStateViolation', () => {
     ['CREATE GLOBAL TEMPORARY TABLE leak (a int)'],
     ['CREATE TEMP VIEW v AS SELECT 1'],
     ['CREATE TABLE pg_temp.leak (a int)'],
+    ['CREATE TABLE pg_temp_3.leak (a int)'],
     ['SELECT * INTO TEMP leak FROM support.tickets'],
     ['SELECT pg_advisory_lock(42)'],
     ['SELECT pg_try_advisory_lock_shared(1, 2)'],

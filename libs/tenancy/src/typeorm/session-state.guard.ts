@@ -15,8 +15,12 @@ interface SessionRule {
   unless?: RegExp;
 }
 
-/** Cheap first test: a statement without any of these words cannot change the session. */
-const MAYBE = /set|listen|prepare|declare|temp|advisory|authorization|load/i;
+/**
+ * Cheap first test: a statement without any of these words cannot change the session (`OFFSET`,
+ * `settings` or `assets` are not the word `set`).
+ */
+const MAYBE =
+  /\b(?:set|reset|listen|prepare|declare|temp|temporary|pg_temp(?:_\d+)?|load|set_config|pg_(?:try_)?advisory_lock(?:_shared)?)\b/i;
 
 /** Where a statement (or a PL/pgSQL statement in a dollar-quoted body) can begin. */
 const STATEMENT_START = String.raw`(?:^|;|\$[A-Za-z_]*\$|\b(?:BEGIN|THEN|ELSE|LOOP)\b)\s*`;
@@ -61,7 +65,7 @@ const STATEMENT_RULES: SessionRule[] = [
     /\bON\s+COMMIT\s+DROP\b/i,
   ),
   rule(
-    String.raw`CREATE\b[^;]*?\bpg_temp\s*\.`,
+    String.raw`CREATE\b[^;]*?\bpg_temp(?:_\d+)?\s*\.`,
     'an object in pg_temp',
     TEMP_FIX,
     /\bON\s+COMMIT\s+DROP\b/i,
