@@ -21,6 +21,7 @@ describe('sessionStateViolation', () => {
     ['CREATE TEMP VIEW v AS SELECT 1'],
     ['CREATE TABLE pg_temp.leak (a int)'],
     ['CREATE TABLE pg_temp_3.leak (a int)'],
+    ['CREATE TEMP TABLE a (x int) ON COMMIT DROP; CREATE TEMP TABLE b (x int)'],
     ['SELECT * INTO TEMP leak FROM support.tickets'],
     ['SELECT pg_advisory_lock(42)'],
     ['SELECT pg_try_advisory_lock_shared(1, 2)'],

@@ -5,9 +5,15 @@
  * never trips it; dollar-quoted bodies (DO blocks, function bodies) stay visible and are checked.
  */
 
+/** What a statement would leave on the session, and the transaction-local alternative. */
+interface SessionStateViolation {
+  what: string;
+  fix: string;
+}
+
 /** A statement that changes the session, and what to use instead. */
 interface SessionRule {
-  /** Matches the statement at one of its starts (see STATEMENT_START). */
+  /** Matches the statement at one of its starts (see STATEMENT_START); global, every start. */
   pattern: RegExp;
   what: string;
   fix: string;
@@ -29,7 +35,7 @@ const TEMP_FIX =
   'use a CTE, or CREATE TEMP TABLE ... ON COMMIT DROP (which needs the TEMPORARY privilege that ensureAppRole() withholds from the app role)';
 
 const rule = (start: string, what: string, fix: string, unless?: RegExp): SessionRule => ({
-  pattern: new RegExp(STATEMENT_START + start, 'i'),
+  pattern: new RegExp(STATEMENT_START + start, 'gi'),
   what,
   fix,
   unless,
@@ -80,8 +86,11 @@ const STATEMENT_RULES: SessionRule[] = [
 
 const ADVISORY = /\bpg_(?:try_)?advisory_lock(?:_shared)?\s*\(/i;
 const SET_CONFIG = /\bset_config\s*\(/gi;
-const LOCAL_FLAG = /^(?:true|'(?:t|true|on|yes|1)'|\$(\d+))(?:\s*::\s*bool(?:ean)?)?$/i;
+/** `true`, a quoted literal (its text in group 1) or a parameter `$n` (n in group 2). */
+const LOCAL_FLAG = /^(?:true|'([^']*)'|\$(\d+))(?:\s*::\s*bool(?:ean)?)?$/i;
+/** The spellings of boolean true a `set_config` flag may take, as a literal or a parameter. */
 const TRUE_VALUES = new Set(['t', 'true', 'on', 'yes', '1']);
+const isTrueText = (value: string) => TRUE_VALUES.has(value.toLowerCase());
 
 /**
  * The statement with comments removed and quoted identifiers blanked; string literals blanked too,
@@ -121,7 +130,7 @@ function code(sql: string, literals = false): string {
       const literal = sql.slice(i, j + 1);
       if (c === '"') out += '"x"';
       else if (literals) out += ` ; ${literal.slice(1, -1).replace(/''/g, "'")} ; `;
-      else out += /^'(?:t|true|on|yes|1)'$/i.test(literal) ? literal : "''";
+      else out += isTrueText(literal.slice(1, -1)) ? literal : "''";
       i = j + 1;
     } else {
       out += c;
@@ -157,9 +166,10 @@ function callArguments(text: string, open: number): string[] {
 function isLocalFlag(arg: string | undefined, parameters: readonly unknown[] | undefined): boolean {
   const m = arg === undefined ? null : LOCAL_FLAG.exec(arg);
   if (!m) return false;
-  if (m[1] === undefined) return true;
-  const value = parameters?.[Number(m[1]) - 1];
-  return value === true || (typeof value === 'string' && TRUE_VALUES.has(value.toLowerCase()));
+  if (m[1] !== undefined) return isTrueText(m[1]);
+  if (m[2] === undefined) return true;
+  const value = parameters?.[Number(m[2]) - 1];
+  return value === true || (typeof value === 'string' && isTrueText(value));
 }
 
 /**
@@ -169,7 +179,7 @@ function isLocalFlag(arg: string | undefined, parameters: readonly unknown[] | u
 export function sessionStateViolation(
   sql: string,
   parameters?: readonly unknown[],
-): { what: string; fix: string } | undefined {
+): SessionStateViolation | undefined {
   if (!MAYBE.test(sql)) return undefined;
   const text = code(sql);
   const found = violationIn(text, parameters);
@@ -181,15 +191,15 @@ export function sessionStateViolation(
 function violationIn(
   text: string,
   parameters: readonly unknown[] | undefined,
-): { what: string; fix: string } | undefined {
+): SessionStateViolation | undefined {
   for (const r of STATEMENT_RULES) {
-    const m = r.pattern.exec(text);
-    if (!m) continue;
-    if (r.unless) {
-      const end = text.indexOf(';', m.index + m[0].length);
-      if (r.unless.test(text.slice(m.index, end < 0 ? undefined : end))) continue;
+    for (const m of text.matchAll(r.pattern)) {
+      if (r.unless) {
+        const end = text.indexOf(';', m.index + m[0].length);
+        if (r.unless.test(text.slice(m.index, end < 0 ? undefined : end))) continue;
+      }
+      return { what: r.what, fix: r.fix };
     }
-    return { what: r.what, fix: r.fix };
   }
   if (ADVISORY.test(text)) {
     return {
