@@ -32,25 +32,28 @@ interface PgConnection {
   getTransactionStatus?(): string;
 }
 
+/** A promise and the function that resolves it. */
+interface Signal {
+  promise: Promise<void>;
+  resolve(): void;
+}
+
+function signal(): Signal {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
 /** A nested transaction (savepoint) open on the scope's connection. */
 interface NestedLevel {
   /** The runner's transactionDepth once this level is started. */
   depth: number;
   /** Whether its callback was entered (EntityManager.transaction); a manual start is not. */
   entered: boolean;
-  /** Settles once its SAVEPOINT was sent (or failed). */
-  started: Promise<void>;
-  markStarted(): void;
-  closed: Promise<void>;
-  close(): void;
-}
-
-function nestedLevel(depth: number): NestedLevel {
-  let close!: () => void;
-  let markStarted!: () => void;
-  const closed = new Promise<void>((resolve) => (close = resolve));
-  const started = new Promise<void>((resolve) => (markStarted = resolve));
-  return { depth, entered: false, started, markStarted, closed, close };
+  /** Resolved once its SAVEPOINT was sent (or failed). */
+  started: Signal;
+  /** Resolved once it was committed or rolled back. */
+  closed: Signal;
 }
 
 interface ScopedRunner extends QueryRunner {
@@ -122,7 +125,8 @@ export class TenantTransaction {
   private readonly levels: NestedLevel[] = [];
   /** A level just started whose callback has not been entered yet. */
   private pendingLevel?: NestedLevel;
-  private endSignal = nestedLevel(0);
+  /** Resolved when the scope ends: a nested transaction waiting for its turn gives up. */
+  private readonly endSignal = signal();
   private original!: {
     query: QueryRunner['query'];
     stream: QueryRunner['stream'];
@@ -164,7 +168,7 @@ export class TenantTransaction {
   private async finish(action: 'commit' | 'rollback'): Promise<void> {
     if (this.ended) return;
     this.ended = true;
-    this.endSignal.close();
+    this.endSignal.resolve();
     const r = this.runner;
     if (!r) return;
     // A statement admitted before the end may still be on its way to pg (TypeORM awaits its
@@ -323,7 +327,7 @@ export class TenantTransaction {
         // EntityManager.transaction() enters its callback within the microtasks after the
         // SAVEPOINT; a level still not entered a macrotask later was started by hand, and what
         // follows nests in it as TypeORM would nest it.
-        await innermost.started;
+        await innermost.started.promise;
         await new Promise((resolve) => setImmediate(resolve));
         if (this.ended) throw new TenantTransactionClosedError();
         if (!innermost.entered && this.levels[this.levels.length - 1] === innermost) {
@@ -331,12 +335,17 @@ export class TenantTransaction {
         }
         continue;
       }
-      await Promise.race([innermost.closed, this.endSignal.closed]);
+      await Promise.race([innermost.closed.promise, this.endSignal.promise]);
     }
   }
 
   private pushLevel(r: ScopedRunner): NestedLevel {
-    const level = nestedLevel(r.transactionDepth + 1);
+    const level: NestedLevel = {
+      depth: r.transactionDepth + 1,
+      entered: false,
+      started: signal(),
+      closed: signal(),
+    };
     this.levels.push(level);
     return level;
   }
@@ -344,7 +353,7 @@ export class TenantTransaction {
   /** Closes the nested levels at `depth` and deeper (a commit or rollback of that savepoint). */
   private closeLevels(depth: number): void {
     while (this.levels.length && this.levels[this.levels.length - 1].depth >= depth) {
-      this.levels.pop()!.close();
+      this.levels.pop()!.closed.resolve();
     }
   }
 
@@ -429,7 +438,7 @@ export class TenantTransaction {
           this.closeLevels(level.depth);
           throw error;
         } finally {
-          level.markStarted();
+          level.started.resolve();
         }
         this.pendingLevel = level;
         // Only the read of runner.manager that follows right away enters the level's callback.
@@ -438,24 +447,20 @@ export class TenantTransaction {
         });
       });
     };
-    r.commitTransaction = async () => {
-      if (r.transactionDepth <= 1) throw new TenantTransactionOwnershipError('commit');
-      const depth = r.transactionDepth;
-      try {
-        return await o.commit.call(r);
-      } finally {
-        this.closeLevels(depth);
-      }
-    };
-    r.rollbackTransaction = async () => {
-      if (r.transactionDepth <= 1) throw new TenantTransactionOwnershipError('roll back');
-      const depth = r.transactionDepth;
-      try {
-        return await o.rollback.call(r);
-      } finally {
-        this.closeLevels(depth);
-      }
-    };
+    // Ending a nested transaction (RELEASE or ROLLBACK TO its savepoint) closes its level; the
+    // scope's own transaction is ended by the scope alone.
+    const endNested =
+      (end: () => Promise<void>, what: 'commit' | 'roll back') => async (): Promise<void> => {
+        if (r.transactionDepth <= 1) throw new TenantTransactionOwnershipError(what);
+        const depth = r.transactionDepth;
+        try {
+          await end.call(r);
+        } finally {
+          this.closeLevels(depth);
+        }
+      };
+    r.commitTransaction = endNested(o.commit, 'commit');
+    r.rollbackTransaction = endNested(o.rollback, 'roll back');
     const manager = r.manager;
     Object.defineProperty(r, 'manager', {
       configurable: true,
