@@ -6,7 +6,7 @@ import { DEFAULT_SETTING_NAMES } from '@app/tenancy';
 import {
   holdWritesUntilIdle,
   holdWritesUntilNextTick,
-} from '../libs/tenancy/src/typeorm/pipeline-flights';
+} from '../libs/tenancy/src/typeorm/pg-write-batching';
 // eslint-disable-next-line no-restricted-imports
 import { settingsStatement } from '../libs/tenancy/src/typeorm/rls-transaction.subscriber';
 import { agentOf, sampleTicketIds, TICKET_COLUMNS } from './lib/data';

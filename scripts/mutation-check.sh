@@ -7,8 +7,10 @@ cd "$(dirname "$0")/.."
 
 SUB=libs/tenancy/src/typeorm/rls-transaction.subscriber.ts
 RLS=libs/tenancy/src/migrations/rls.migration-helpers.ts
-ROUTING=libs/tenancy/src/typeorm/rls-data-source.ts
-TX=libs/tenancy/src/typeorm/tenant-transaction.ts
+ROUTING=libs/tenancy/src/typeorm/tenancy-data-source.ts
+TX=libs/tenancy/src/typeorm/tenant-query-runner.ts
+NESTED=libs/tenancy/src/typeorm/nested-transactions.ts
+ADAPTER=libs/tenancy/src/typeorm/tenancy-transactional.adapter.ts
 status=0
 
 mutate() {
@@ -40,11 +42,14 @@ PY
 mutate session-scope "$SUB" "'set_config(\$1, \$2, true), set_config(\$3, \$4, true), set_config(\$5, \$6, true), set_config(\$7, \$8, true)'" "'set_config(\$1, \$2, false), set_config(\$3, \$4, false), set_config(\$5, \$6, false), set_config(\$7, \$8, false)'" "test/tenancy/pool-poisoning test/isolation/pgbouncer"
 mutate no-force "$RLS" "  await db.query(\`ALTER TABLE \${t.sql} FORCE ROW LEVEL SECURITY\`);
 " "" "test/foundation"
-mutate no-routing "$ROUTING" "    if (tx) return tx.queryRunner();" "    if (tx && process.env.NEVER_SET) return tx.queryRunner();" "test/tenancy/query-paths test/adversarial/adversarial"
+mutate no-routing "$ROUTING" "      return scope;" "      if (process.env.NEVER_SET) return scope;" "test/tenancy/query-paths test/adversarial/adversarial"
+mutate no-settings-writer "$ROUTING" "    this.subscribers.unshift(new RlsTransactionSubscriber());" "" "test/tenancy/query-paths"
 mutate no-session-guard "$TX" "    const violation = sessionStateViolation(sql, parameters);" "    const violation = process.env.NEVER_SET ? sessionStateViolation(sql, parameters) : undefined;" "test/tenancy/session-state"
-mutate no-relation-loader "$ROUTING" "  installRelationLoader(dataSource);
-  return original;" "  return original;" "test/tenancy/late-work"
-mutate no-savepoint-order "$TX" "      if (!innermost || innermost === parent) return this.pushLevel(r);" "      return this.pushLevel(r);" "test/tenancy/late-work"
+mutate no-relation-loader "$ROUTING" "  override readonly relationLoader: TenantRelationLoader = new TenantRelationLoader(this);" "" "test/tenancy/late-work"
+mutate no-savepoint-order "$NESTED" "      if (!innermost || innermost === parent) return this.push(depth());" "      return this.push(depth());" "test/tenancy/late-work"
+mutate requires-new-as-savepoint "$ADAPTER" "        if (scope) {
+          return dataSource.runInNewScope(" "        if (scope && process.env.NEVER_SET) {
+          return dataSource.runInNewScope(" "test/tenancy/transactional"
 mutate no-stream-destroy "$TX" "    const abandoned = await this.destroyStreams();" "    const abandoned = false;" "test/tenancy/late-work"
 
 if npx jest --runInBand test/tenancy test/foundation >/tmp/mutation-restored.log 2>&1; then

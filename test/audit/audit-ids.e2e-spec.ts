@@ -2,7 +2,7 @@ import { INestApplication } from '@nestjs/common';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import type { AuditEntry } from '@app/tenancy';
-import { TenantContextService } from '@app/tenancy';
+import { TenantRunner } from '@app/tenancy';
 import { connect } from '../support/db';
 import {
   as,
@@ -99,7 +99,7 @@ describe('audit entry ids across tenants', () => {
     ['transaction_id, a server-wide counter', 'SELECT transaction_id FROM tenancy.audit_log'],
     ['every column (*)', 'SELECT * FROM tenancy.audit_log'],
   ])('refuses the app role %s (42501), even for an admin', async (_, sql) => {
-    const context = app.get(TenantContextService);
+    const context = app.get(TenantRunner);
     const db = app.get(DataSource);
     await expect(
       context.run({ tenantId: a.id, userId: a.adminId, role: 'admin' }, () => db.query(sql)),
@@ -107,7 +107,7 @@ describe('audit entry ids across tenants', () => {
   });
 
   it('lets the app role read the exposed columns of its entries', async () => {
-    const context = app.get(TenantContextService);
+    const context = app.get(TenantRunner);
     const db = app.get(DataSource);
     const rows = await context.run({ tenantId: a.id, userId: a.adminId, role: 'admin' }, () =>
       db.query(

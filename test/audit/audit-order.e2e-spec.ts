@@ -2,7 +2,7 @@ import { INestApplication } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { TenantContextService } from '@app/tenancy';
+import { TenantRunner } from '@app/tenancy';
 import { connect, inTenant } from '../support/db';
 import { startSupportApi, supportTenant, SupportTenant } from '../support-api/support-api.fixture';
 import { auditEntries, getAudit, requestId } from './audit.fixture';
@@ -62,7 +62,7 @@ describe('GET /audit order and paging', () => {
   /** Runs `sql` as the app role in a tenant transaction of the tenant's admin, with a request id. */
   const asApp = (tenant: SupportTenant, rid: string, sql: string[], params: unknown[][]) =>
     app
-      .get(TenantContextService)
+      .get(TenantRunner)
       .run(
         { tenantId: tenant.id, userId: tenant.adminId, role: 'admin', requestId: rid },
         async () => {

@@ -4,7 +4,7 @@ import { Client } from 'pg';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import type { AuditEntry } from '@app/tenancy';
-import { TenantContextService } from '@app/tenancy';
+import { TenantRunner } from '@app/tenancy';
 import { connect } from '../support/db';
 import {
   as,
@@ -204,7 +204,7 @@ describe('support-api audit trail (GET /audit)', () => {
     });
 
     it('a write rolled back after it ran (entry visible inside the transaction) leaves none', async () => {
-      const context = app.get(TenantContextService);
+      const context = app.get(TenantRunner);
       const db = app.get(DataSource);
       const rid = requestId('rolled-back');
       const id = randomUUID();
@@ -348,7 +348,7 @@ describe('support-api audit trail (GET /audit)', () => {
       ],
     ])('%s on audit_log through the app connection is refused (42501)', async (_, sql) => {
       const before = await auditEntries(app, a.admin);
-      const context = app.get(TenantContextService);
+      const context = app.get(TenantRunner);
       const db = app.get(DataSource);
       await expect(
         context.run({ tenantId: a.id, userId: a.adminId, role: 'admin' }, () => db.query(sql)),

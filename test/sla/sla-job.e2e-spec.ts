@@ -4,7 +4,7 @@ import { Client } from 'pg';
 import request from 'supertest';
 import { signToken } from '@app/demo-kit';
 import type { AuditEntry, TenantContext } from '@app/tenancy';
-import { TenantContextService } from '@app/tenancy';
+import { TenantRunner } from '@app/tenancy';
 import { SLA_SYSTEM_USER_ID } from '../../apps/support-api/src/sla/sla-system-user';
 import { SlaJob } from '../../apps/support-api/src/sla/sla.job';
 import { connect, createTenant } from '../support/db';
@@ -242,7 +242,7 @@ describe('support-api SLA job (runOnce)', () => {
     });
 
     it('is rolled back when it fails after writing, inside its own transaction', async () => {
-      const tenancy = app.get(TenantContextService);
+      const tenancy = app.get(TenantRunner);
       const run = tenancy.run.bind(tenancy);
       let writtenBeforeFailure: unknown;
       jest

@@ -23,7 +23,11 @@ for (const { name, pipeline, preparedSettings } of MODES) {
     let b: NotesTenant;
 
     beforeAll(async () => {
-      ({ owner, app } = await notesSetup({ poolSize: 1, pipeline, tenancy: { preparedSettings } }));
+      ({ owner, app } = await notesSetup({
+        poolSize: 1,
+        pipeline,
+        tenancy: { preparedSettings, pgWriteBatching: true },
+      }));
       ds = app.get(DataSource);
       a = await notesTenant(owner, 'pool-a', ['a-one']);
       b = await notesTenant(owner, 'pool-b', ['b-one']);

@@ -6,6 +6,7 @@ import {
   PlatformNotConfiguredError,
   TenantContextMissingError,
   TenantContextService,
+  TenantRunner,
   TenantStatusService,
   TenantSuspendedError,
   UnknownTenantError,
@@ -15,12 +16,13 @@ import { testUrl } from '../support/test-env';
 import { createNotesApp } from './fixtures/notes.app';
 import { notesSetup, notesTenant, NotesTenant, storedTitles } from './fixtures/notes.harness';
 
-/** Work outside HTTP (jobs, cron, scripts) runs tenant-scoped through TenantContextService.run(). */
-describe('TenantContextService.run()', () => {
+/** Work outside HTTP (jobs, cron, scripts) runs tenant-scoped through TenantRunner.run(). */
+describe('TenantRunner.run()', () => {
   let owner: Client;
   let app: INestApplication;
   let ds: DataSource;
-  let tenancy: TenantContextService;
+  let tenancy: TenantRunner;
+  let contexts: TenantContextService;
   let a: NotesTenant;
   let b: NotesTenant;
 
@@ -30,7 +32,8 @@ describe('TenantContextService.run()', () => {
       tenancy: { platform: { dataSourceName: 'platform' } },
     }));
     ds = app.get(DataSource);
-    tenancy = app.get(TenantContextService);
+    tenancy = app.get(TenantRunner);
+    contexts = app.get(TenantContextService);
     a = await notesTenant(owner, 'run-a', ['a-one']);
     b = await notesTenant(owner, 'run-b', ['b-one']);
   });
@@ -61,10 +64,10 @@ describe('TenantContextService.run()', () => {
       const before = await titles();
       const inner = await tenancy.run(ctx(b), async () => ({
         rows: await titles(),
-        current: tenancy.current(),
+        current: contexts.current(),
       }));
       const after = await titles();
-      return { before, inner, after, current: tenancy.current() };
+      return { before, inner, after, current: contexts.current() };
     });
     expect(seen).toEqual({
       before: ['a-one'],
@@ -92,8 +95,8 @@ describe('TenantContextService.run()', () => {
 
   it('leaves no context behind: outside run() there is no tenant and no row', async () => {
     await tenancy.run(ctx(a), titles);
-    expect(tenancy.current()).toBeUndefined();
-    expect(() => tenancy.require()).toThrow(TenantContextMissingError);
+    expect(contexts.current()).toBeUndefined();
+    expect(() => contexts.require()).toThrow(TenantContextMissingError);
     expect(await titles()).toEqual([]);
   });
 
@@ -125,7 +128,7 @@ describe('TenantContextService.run()', () => {
             [a.id, b.id],
           ])
         )[0].n,
-        context: tenancy.current(),
+        context: contexts.current(),
       })),
     );
     expect(seen).toEqual({ tenants: 2, context: undefined });
@@ -134,9 +137,9 @@ describe('TenantContextService.run()', () => {
   it('throws PlatformNotConfiguredError when no platform connection is configured', async () => {
     const plain = await createNotesApp({ databaseUrl: testUrl('appUrl') });
     try {
-      await expect(
-        plain.get(TenantContextService).runAsPlatform('x', async () => 1),
-      ).rejects.toThrow(PlatformNotConfiguredError);
+      await expect(plain.get(TenantRunner).runAsPlatform('x', async () => 1)).rejects.toThrow(
+        PlatformNotConfiguredError,
+      );
     } finally {
       await plain.close();
     }

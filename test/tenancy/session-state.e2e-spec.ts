@@ -1,7 +1,7 @@
 import { INestApplication } from '@nestjs/common';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { TenantContextService, TenantSessionStateError } from '@app/tenancy';
+import { TenantRunner, TenantSessionStateError } from '@app/tenancy';
 import { notesSetup, notesTenant, NotesTenant } from './fixtures/notes.harness';
 
 /**
@@ -62,7 +62,7 @@ for (const { name, pipeline } of MODES) {
     let owner: Client;
     let app: INestApplication;
     let ds: DataSource;
-    let tenancy: TenantContextService;
+    let tenancy: TenantRunner;
     let a: NotesTenant;
     let b: NotesTenant;
     let clean: Record<string, unknown>;
@@ -77,7 +77,7 @@ for (const { name, pipeline } of MODES) {
     beforeAll(async () => {
       ({ owner, app } = await notesSetup({ poolSize: 1, pipeline }));
       ds = app.get(DataSource);
-      tenancy = app.get(TenantContextService);
+      tenancy = app.get(TenantRunner);
       a = await notesTenant(owner, `session-a-${name}`, ['a-one']);
       b = await notesTenant(owner, `session-b-${name}`, ['b-one', 'b-two']);
       clean = await probe(b);

@@ -1,7 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditController, HealthController } from '@app/demo-kit';
-import { TenancyModule } from '@app/tenancy';
+import { createTenancyDataSource, TenancyModule } from '@app/tenancy';
 import { AccountsModule } from './accounts/accounts.module';
 import { DealsModule } from './deals/deals.module';
 import { ReportsModule } from './reports/reports.module';
@@ -15,18 +15,22 @@ export class SalesAppModule {
     return {
       module: SalesAppModule,
       imports: [
-        TypeOrmModule.forRoot({
-          type: 'postgres',
-          url: config.databaseUrl,
-          autoLoadEntities: true,
-          synchronize: false,
-          applicationName: 'sales-api',
-          extra: { max: config.poolSize ?? 10, pipeline: config.pipeline ?? true },
+        TypeOrmModule.forRootAsync({
+          useFactory: () => ({
+            type: 'postgres' as const,
+            url: config.databaseUrl,
+            autoLoadEntities: true,
+            synchronize: false,
+            applicationName: 'sales-api',
+            extra: { max: config.poolSize ?? 10, pipeline: config.pipeline ?? true },
+          }),
+          dataSourceFactory: createTenancyDataSource,
         }),
         TenancyModule.forRoot({
           jwt: { secret: config.jwtSecret },
           roles: SALES_ROLES,
           preparedSettings: config.preparedSettings ?? true,
+          pgWriteBatching: config.pgWriteBatching ?? true,
           requestRoleFunction: 'sales.request_role',
           tenantStatus: { cacheTtlMs: config.tenantStatusTtlMs },
         }),

@@ -15,6 +15,8 @@ export interface SalesApiConfig {
    * 1.21 in transaction mode.
    */
   preparedSettings?: boolean;
+  /** The library's `pgWriteBatching` (one socket write per pipelined flight). Default: `true`. */
+  pgWriteBatching?: boolean;
   /** Tenant status cache in ms (how long a suspension takes to apply). Default: the library's (10 s). */
   tenantStatusTtlMs?: number;
   /** Nest's logger: levels, a logger of your own, or `false` to silence it. Default: Nest's. */

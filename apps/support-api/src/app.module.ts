@@ -2,7 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditController, HealthController } from '@app/demo-kit';
-import { TenancyModule } from '@app/tenancy';
+import { createTenancyDataSource, TenancyModule } from '@app/tenancy';
 import { AgentsModule } from './agents/agents.module';
 import { CommentsModule } from './comments/comments.module';
 import { KbModule } from './kb/kb.module';
@@ -18,13 +18,16 @@ export class SupportAppModule {
     return {
       module: SupportAppModule,
       imports: [
-        TypeOrmModule.forRoot({
-          type: 'postgres',
-          url: config.databaseUrl,
-          autoLoadEntities: true,
-          synchronize: false,
-          applicationName: 'support-api',
-          extra: { max: config.poolSize ?? 10, pipeline: config.pipeline ?? true },
+        TypeOrmModule.forRootAsync({
+          useFactory: () => ({
+            type: 'postgres' as const,
+            url: config.databaseUrl,
+            autoLoadEntities: true,
+            synchronize: false,
+            applicationName: 'support-api',
+            extra: { max: config.poolSize ?? 10, pipeline: config.pipeline ?? true },
+          }),
+          dataSourceFactory: createTenancyDataSource,
         }),
         ...(config.platformDatabaseUrl
           ? [
@@ -43,6 +46,7 @@ export class SupportAppModule {
           jwt: { secret: config.jwtSecret },
           roles: SUPPORT_ROLES,
           preparedSettings: config.preparedSettings ?? true,
+          pgWriteBatching: config.pgWriteBatching ?? true,
           tenantStatus: { cacheTtlMs: config.tenantStatusTtlMs },
           platform: config.platformDatabaseUrl
             ? { dataSourceName: PLATFORM_DATA_SOURCE }

@@ -17,6 +17,8 @@ export interface SupportApiConfig {
    * 1.21 in transaction mode.
    */
   preparedSettings?: boolean;
+  /** The library's `pgWriteBatching` (one socket write per pipelined flight). Default: `true`. */
+  pgWriteBatching?: boolean;
   /** Tenant status cache in ms (how long a suspension takes to apply). Default: the library's (10 s). */
   tenantStatusTtlMs?: number;
   /**

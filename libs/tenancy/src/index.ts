@@ -72,6 +72,8 @@ export type {
 
 export type { TenantContext } from './context/tenant-context.interface';
 export { TenantContextService } from './context/tenant-context.service';
+export { TenantRunner } from './context/tenant-runner.service';
+export type { TenantScopeRunOptions } from './typeorm/tenant-transaction.factory';
 export { TenantStatusService } from './auth/tenant-status.service';
 export { TenantAuthGuard } from './auth/tenant-auth.guard';
 export { TenantRolesGuard } from './auth/tenant-roles.guard';
@@ -84,6 +86,13 @@ export { Roles } from './decorators/roles.decorator';
 export { CurrentTenant } from './decorators/current-tenant.decorator';
 
 export { RlsTransactionSubscriber } from './typeorm/rls-transaction.subscriber';
+export { TenancyDataSource, createTenancyDataSource } from './typeorm/tenancy-data-source';
+export { TenantQueryRunner } from './typeorm/tenant-query-runner';
+export { TenancyTransactionalAdapter } from './typeorm/tenancy-transactional.adapter';
+export type {
+  TenancyTransactionalAdapterOptions,
+  TenancyTransactionOptions,
+} from './typeorm/tenancy-transactional.adapter';
 
 export {
   TenantContextMissingError,

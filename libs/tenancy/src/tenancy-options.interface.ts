@@ -96,6 +96,15 @@ export interface TenancyModuleOptions {
    */
   preparedSettings?: boolean;
   /**
+   * On pipelined connections, hold pg's socket writes until the next tick so that BEGIN, the
+   * settings and the first query leave in one write (and a read-only COMMIT nobody waits for leaves
+   * with the connection's next flight). Relies on pg internals (the client's socket, reached as
+   * `client.connection.stream`), which is why it is opt-in and lives in one module
+   * (`pg-write-batching.ts`), tested on the pg versions the library supports; isolation never
+   * depends on it. Default: `false`.
+   */
+  pgWriteBatching?: boolean;
+  /**
    * A SQL function (`schema.name`, lower case, no arguments, returning text) that names the
    * PostgreSQL role each tenant transaction runs as: the settings statement calls it right after
    * writing the settings (it may read them, and tables under their policies) and applies its result
@@ -147,5 +156,6 @@ export interface ResolvedTenancyOptions {
   platform?: { dataSourceName: string };
   rlsViolationStatus: 403 | 404;
   preparedSettings: boolean;
+  pgWriteBatching: boolean;
   requestRoleFunction?: string;
 }

@@ -61,6 +61,7 @@ export function resolveTenancyOptions(options: TenancyModuleOptions): ResolvedTe
     platform: options.platform,
     rlsViolationStatus: options.rlsViolationStatus ?? 403,
     preparedSettings: options.preparedSettings ?? false,
+    pgWriteBatching: options.pgWriteBatching ?? false,
     requestRoleFunction: options.requestRoleFunction,
   };
 }

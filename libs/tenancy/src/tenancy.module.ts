@@ -6,13 +6,14 @@ import { TenantRolesGuard } from './auth/tenant-roles.guard';
 import { TenantStatusService } from './auth/tenant-status.service';
 import { TenancyStartupCheck } from './catalog/tenancy-startup.check';
 import { TenantContextService } from './context/tenant-context.service';
+import { TenantRunner } from './context/tenant-runner.service';
 import { TenancyExceptionFilter } from './http/tenancy-exception.filter';
 import { TenantTransactionInterceptor } from './http/tenant-transaction.interceptor';
 import { ConfigurableModuleClass, TENANCY_MODULE_OPTIONS } from './tenancy.module-definition';
 import { RESOLVED_TENANCY_OPTIONS } from './tenancy.providers';
-import { TenancyRuntime } from './tenancy.runtime';
 import { resolveTenancyOptions } from './tenancy-options.resolve';
 import { TenancyModuleOptions } from './tenancy-options.interface';
+import { TenantTransactionFactory } from './typeorm/tenant-transaction.factory';
 
 const resolvedOptions: Provider = {
   provide: RESOLVED_TENANCY_OPTIONS,
@@ -22,8 +23,9 @@ const resolvedOptions: Provider = {
 
 const exported = [
   RESOLVED_TENANCY_OPTIONS,
-  TenancyRuntime,
+  TenantTransactionFactory,
   TenantContextService,
+  TenantRunner,
   TenantStatusService,
   TenancyJwtStrategy,
   TenantAuthGuard,
@@ -35,14 +37,15 @@ const exported = [
 
 /**
  * Pool-model multi-tenancy on PostgreSQL RLS. `TenancyModule.forRoot({ jwt, roles, ... })` (or
- * `forRootAsync`) after `TypeOrmModule.forRoot()`; then decorate controllers with @TenantScoped().
+ * `forRootAsync`) after `TypeOrmModule.forRootAsync({ ..., dataSourceFactory: createTenancyDataSource })`; then decorate controllers with @TenantScoped().
  * Global: register it once, in the root module.
  */
 @Module({
   providers: [
     resolvedOptions,
-    TenancyRuntime,
+    TenantTransactionFactory,
     TenantContextService,
+    TenantRunner,
     TenantStatusService,
     TenancyJwtStrategy,
     TenantAuthGuard,

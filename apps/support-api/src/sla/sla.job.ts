@@ -8,7 +8,7 @@ import {
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { TenantContextService } from '@app/tenancy';
+import { TenantRunner } from '@app/tenancy';
 import { formatDuration } from './format-duration';
 import { slaCommentBody } from './sla-comment';
 import { SLA_INTERVAL_NAME, SLA_OPTIONS, SlaOptions } from './sla-options';
@@ -39,7 +39,7 @@ export class SlaJob implements OnApplicationBootstrap, BeforeApplicationShutdown
 
   constructor(
     @Inject(SLA_OPTIONS) readonly options: SlaOptions,
-    private readonly tenancy: TenantContextService,
+    private readonly tenancy: TenantRunner,
     private readonly scheduler: SchedulerRegistry,
     @InjectDataSource() private readonly db: DataSource,
   ) {}

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { TenantContextService } from '../context/tenant-context.service';
-import { TenancyRuntime } from '../tenancy.runtime';
+import { TenantTransactionFactory } from '../typeorm/tenant-transaction.factory';
 import { UnknownAuditEntryError } from './unknown-audit-entry.error';
 
 /** One audit entry, as `tenancy.audit_log` records it. */
@@ -54,7 +54,7 @@ const AFTER_ENTRY = `AND (e.occurred_at, e.id) > (SELECT c.occurred_at, c.id FRO
 @Injectable()
 export class AuditLogService {
   constructor(
-    private readonly runtime: TenancyRuntime,
+    private readonly transactions: TenantTransactionFactory,
     private readonly context: TenantContextService,
   ) {}
 
@@ -67,7 +67,7 @@ export class AuditLogService {
   async list(query: AuditQuery = {}): Promise<AuditEntry[]> {
     this.context.require();
     const limit = Math.min(Math.max(Math.trunc(query.limit ?? 100), 1), 1000);
-    const db = this.runtime.dataSource;
+    const db = this.transactions.dataSource;
     const after = query.after === undefined ? [] : [query.after];
     const rows: (Omit<AuditEntry, 'occurredAt'> & { occurredAt: Date })[] = await db.query(
       `SELECT ${COLUMNS} FROM tenancy.audit_log e

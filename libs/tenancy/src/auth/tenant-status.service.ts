@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { RESOLVED_TENANCY_OPTIONS } from '../tenancy.providers';
 import { ResolvedTenancyOptions, TenantStatus } from '../tenancy-options.interface';
-import { TenancyRuntime } from '../tenancy.runtime';
-import { TenantContextService } from '../context/tenant-context.service';
+import { TenantTransactionFactory } from '../typeorm/tenant-transaction.factory';
+import { TenantRunner } from '../context/tenant-runner.service';
 import { TenantSuspendedError, UnknownTenantError } from '../errors/tenancy-errors';
 
 const STATUS_READER = '00000000-0000-0000-0000-000000000000';
@@ -18,8 +18,8 @@ export class TenantStatusService {
 
   constructor(
     @Inject(RESOLVED_TENANCY_OPTIONS) private readonly options: ResolvedTenancyOptions,
-    private readonly context: TenantContextService,
-    private readonly runtime: TenancyRuntime,
+    private readonly runner: TenantRunner,
+    private readonly transactions: TenantTransactionFactory,
   ) {}
 
   /** The tenant's status, or `undefined` when it does not exist. */
@@ -66,10 +66,10 @@ export class TenantStatusService {
   }
 
   private lookupInRegistry(tenantId: string): Promise<TenantStatus | undefined> {
-    return this.context.run(
+    return this.runner.run(
       { tenantId, userId: STATUS_READER, role: 'tenancy-status' },
       async () => {
-        const rows: { status: TenantStatus }[] = await this.runtime.dataSource.query(
+        const rows: { status: TenantStatus }[] = await this.transactions.dataSource.query(
           'SELECT status FROM tenancy.tenants WHERE id = $1',
           [tenantId],
         );

@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { UnsafeDatabaseError } from '../errors/tenancy-errors';
-import { TenancyRuntime } from '../tenancy.runtime';
+import { TenantTransactionFactory } from '../typeorm/tenant-transaction.factory';
 import { checkTenancyCatalog, CatalogFinding, formatCatalogFindings } from './catalog-check';
 
 /**
@@ -14,14 +14,13 @@ import { checkTenancyCatalog, CatalogFinding, formatCatalogFindings } from './ca
 export class TenancyStartupCheck implements OnModuleInit {
   private readonly logger = new Logger('Tenancy');
 
-  constructor(private readonly runtime: TenancyRuntime) {}
+  constructor(private readonly transactions: TenantTransactionFactory) {}
 
   async onModuleInit(): Promise<void> {
-    this.runtime.install();
     const findings = await this.findings();
     if (!findings.length) return;
     const report = formatCatalogFindings(findings);
-    if (this.runtime.options.startupCheck === 'warn') {
+    if (this.transactions.options.startupCheck === 'warn') {
       this.logger.warn(`DANGEROUS: starting anyway because startupCheck is 'warn'.\n${report}`);
       return;
     }
@@ -32,11 +31,11 @@ export class TenancyStartupCheck implements OnModuleInit {
 
   /** What the start-up check finds for the app's own connection. */
   async findings(): Promise<CatalogFinding[]> {
-    const rows: { role: string }[] = await this.runtime.dataSource.query(
+    const rows: { role: string }[] = await this.transactions.dataSource.query(
       'SELECT current_user AS role',
     );
-    const catalog = this.runtime.options.catalogCheck;
-    const found = await checkTenancyCatalog(this.runtime.dataSource, {
+    const catalog = this.transactions.options.catalogCheck;
+    const found = await checkTenancyCatalog(this.transactions.dataSource, {
       ...(catalog || {}),
       appRole: rows[0].role,
     });
@@ -46,9 +45,9 @@ export class TenancyStartupCheck implements OnModuleInit {
 
   /** The configured request-role function must exist without arguments, return text, and be callable. */
   private async requestRoleFunctionFindings(): Promise<CatalogFinding[]> {
-    const name = this.runtime.options.requestRoleFunction;
+    const name = this.transactions.options.requestRoleFunction;
     if (name === undefined) return [];
-    const rows: { returns: string; callable: boolean }[] = await this.runtime.dataSource.query(
+    const rows: { returns: string; callable: boolean }[] = await this.transactions.dataSource.query(
       `SELECT format_type(p.prorettype, NULL) AS returns,
               has_function_privilege(p.oid, 'EXECUTE') AS callable
          FROM pg_proc p WHERE p.oid = to_regprocedure($1)`,
@@ -74,7 +73,7 @@ export class TenancyStartupCheck implements OnModuleInit {
    * policy trusts the function that chose the role (sales-api's trust it to be a manager's).
    */
   private async inheritedPolicyRoles(): Promise<CatalogFinding[]> {
-    const rows: { role: string }[] = await this.runtime.dataSource.query(
+    const rows: { role: string }[] = await this.transactions.dataSource.query(
       `SELECT r.rolname AS role FROM pg_roles r
         WHERE r.rolname <> current_user AND pg_has_role(current_user, r.oid, 'USAGE')
           AND EXISTS (SELECT 1 FROM pg_policy p WHERE r.oid = ANY (p.polroles))

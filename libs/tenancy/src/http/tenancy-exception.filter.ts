@@ -1,12 +1,5 @@
-import {
-  ArgumentsHost,
-  Catch,
-  ExceptionFilter,
-  HttpException,
-  HttpStatus,
-  Inject,
-  Logger,
-} from '@nestjs/common';
+import { ArgumentsHost, Catch, ExceptionFilter, HttpStatus, Inject, Logger } from '@nestjs/common';
+import { DatabaseError } from 'pg';
 import { QueryFailedError } from 'typeorm';
 import { UnknownAuditEntryError } from '../audit/unknown-audit-entry.error';
 import {
@@ -16,6 +9,7 @@ import {
   TenantSuspendedError,
   UnknownTenantError,
 } from '../errors/tenancy-errors';
+import { TenancyError } from '../errors/tenancy.error';
 import { RESOLVED_TENANCY_OPTIONS } from '../tenancy.providers';
 import { ResolvedTenancyOptions } from '../tenancy-options.interface';
 
@@ -61,12 +55,27 @@ function sqlState(error: unknown): string | undefined {
 }
 
 /**
- * The HTTP boundary of tenant-scoped routes: every error becomes JSON `{statusCode, message, error}`
- * with no stack trace. RLS refusals (42501) become 403 (or 404, see `rlsViolationStatus`), lost or
- * overloaded database connections 503, unique and serialization conflicts 409, anything else 500
- * (logged server-side with its stack).
+ * What the filter maps besides the library's own errors, as an `instanceof` target for `@Catch()`:
+ * a statement PostgreSQL refused (TypeORM's `QueryFailedError`, pg's `DatabaseError`) and a
+ * database connection that was refused, lost or timed out.
  */
-@Catch()
+abstract class DatabaseFailure {
+  static [Symbol.hasInstance](error: unknown): boolean {
+    if (error instanceof QueryFailedError || error instanceof DatabaseError) return true;
+    const code = sqlState(error);
+    return (code !== undefined && NETWORK.has(code)) || isConnectionLoss(error);
+  }
+}
+
+/**
+ * The error mapping of tenant-scoped routes: library errors (`TenancyError`) and database errors
+ * become JSON `{statusCode, message, error}` with no stack trace. RLS refusals (42501) become 403
+ * (or 404, see `rlsViolationStatus`), lost or overloaded database connections 503, unique and
+ * serialization conflicts 409, values PostgreSQL cannot take 400, anything else it catches 500
+ * (logged server-side with its stack). Every other error (an `HttpException`, the app's own) is left
+ * to the app's exception filters, or Nest's, as on any other route.
+ */
+@Catch(TenancyError, DatabaseFailure)
 export class TenancyExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('Tenancy');
 
@@ -84,16 +93,11 @@ export class TenancyExceptionFilter implements ExceptionFilter {
     response.status(out.statusCode).json(out);
   }
 
-  /** The JSON body (and status) for an error; override to extend the mapping. */
+  /**
+   * The JSON body (and status) for an error the filter caught; override to change the mapping (a
+   * subclass that maps more error types names them in its own `@Catch()`).
+   */
   protected toBody(exception: unknown): ErrorBody {
-    if (exception instanceof HttpException) {
-      const status = exception.getStatus();
-      const res = exception.getResponse();
-      if (typeof res === 'object' && res && 'message' in res) {
-        return body(status, (res as { message: string | string[] }).message);
-      }
-      return body(status, typeof res === 'string' ? res : exception.message);
-    }
     if (exception instanceof TenantContextMissingError || exception instanceof UnknownTenantError) {
       return body(401, exception.message);
     }
@@ -118,7 +122,6 @@ export class TenancyExceptionFilter implements ExceptionFilter {
     if ((code && (UNAVAILABLE.has(code) || NETWORK.has(code))) || isConnectionLoss(exception)) {
       return body(503, 'database unavailable, retry the request');
     }
-    if (exception instanceof QueryFailedError) return body(500, 'Internal server error');
     return body(500, 'Internal server error');
   }
 }

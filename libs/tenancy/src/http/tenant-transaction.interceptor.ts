@@ -1,6 +1,7 @@
 import { CallHandler, ExecutionContext, Injectable, Logger, NestInterceptor } from '@nestjs/common';
-import { from, lastValueFrom, Observable } from 'rxjs';
+import { Observable, Subscription } from 'rxjs';
 import { TenantContextService } from '../context/tenant-context.service';
+import { TenantRunner } from '../context/tenant-runner.service';
 import { TenantStreamAbandonedError } from '../errors/tenancy-errors';
 
 /** `GET /path (Controller.handler)` for HTTP, `Controller.handler` otherwise. */
@@ -12,27 +13,53 @@ function routeOf(context: ExecutionContext): string {
 }
 
 /**
- * Runs the handler as the authenticated tenant: one lazy transaction for the whole request,
- * committed before the response is sent and rolled back when the handler throws. A handler that
+ * Runs the handler as the authenticated tenant in one lazy transaction, open from the subscription
+ * to the handler's result until that result ends: committed when it completes (for a promise,
+ * before the response is sent) and rolled back when it throws or errors. A stream (an @Sse()
+ * handler's Observable) stays one: each value passes on as it is emitted, so before the commit,
+ * and a subscriber that leaves early (the client went away) ends it, which commits. A handler that
  * sends no query opens no transaction and costs no round trip.
  */
 @Injectable()
 export class TenantTransactionInterceptor implements NestInterceptor {
   private readonly logger = new Logger('Tenancy');
 
-  constructor(private readonly context: TenantContextService) {}
+  constructor(
+    private readonly context: TenantContextService,
+    private readonly runner: TenantRunner,
+  ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const tenant = this.context.require();
-    return from(
-      this.context
-        .run(tenant, () => lastValueFrom(next.handle(), { defaultValue: undefined }))
-        .catch((error: unknown) => {
-          if (error instanceof TenantStreamAbandonedError) {
-            this.logger.error(`${routeOf(context)}: ${error.message}`);
-          }
-          throw error;
-        }),
-    );
+    return new Observable((subscriber) => {
+      let handled: Subscription | undefined;
+      let end: (() => void) | undefined;
+      this.runner
+        .run(
+          tenant,
+          () =>
+            new Promise<void>((resolve, reject) => {
+              end = resolve;
+              handled = next.handle().subscribe({
+                next: (value) => subscriber.next(value),
+                error: reject,
+                complete: resolve,
+              });
+            }),
+        )
+        .then(
+          () => subscriber.complete(),
+          (error: unknown) => {
+            if (error instanceof TenantStreamAbandonedError) {
+              this.logger.error(`${routeOf(context)}: ${error.message}`);
+            }
+            subscriber.error(error);
+          },
+        );
+      return () => {
+        handled?.unsubscribe();
+        end?.();
+      };
+    });
   }
 }

@@ -2,7 +2,7 @@ import { EntitySubscriberInterface, TransactionStartEvent } from 'typeorm';
 import { TenantContext } from '../context/tenant-context.interface';
 import { TenancySettingNames } from '../tenancy.constants';
 import { qualifiedTable } from '../migrations/sql';
-import { runnerContext } from './runner-context';
+import { TenantQueryRunner } from './tenant-query-runner';
 
 const SETTINGS =
   'set_config($1, $2, true), set_config($3, $4, true), set_config($5, $6, true), set_config($7, $8, true)';
@@ -53,23 +53,22 @@ export function settingsStatement(
 }
 
 /**
- * Writes the tenant, user, role and request-id settings into every tenant-scoped transaction,
- * right after it begins: one statement, one round trip, values as bind parameters, `is_local =
- * true` so they end with the transaction and never outlive it on a pooled connection. (On a
- * pipelined connection the tenant transaction sends the same statement itself, in the same flight
- * as BEGIN and the first query.)
+ * The one writer of the RLS context: TypeORM calls it after each transaction starts, and on the
+ * runner of a tenant scope ({@link TenantQueryRunner}) it writes the tenant, user, role and
+ * request-id settings with {@link settingsStatement}: one statement, one round trip, values as bind
+ * parameters, `is_local = true` so they end with the transaction and never outlive it on a pooled
+ * connection. Serial and pipelined connections alike (pipelined, the statement is only queued and
+ * travels with BEGIN and the first query). Registered first by {@link TenancyDataSource}, so it runs
+ * before the app's own subscribers.
  */
 export class RlsTransactionSubscriber implements EntitySubscriberInterface {
-  constructor(
-    private readonly settings: TenancySettingNames,
-    private readonly roleFunction?: string,
-  ) {}
-
   /** Called by TypeORM after BEGIN (and after each SAVEPOINT, which needs nothing). */
-  async afterTransactionStart(event: TransactionStartEvent): Promise<void> {
-    const context = runnerContext(event.queryRunner);
-    const depth = (event.queryRunner as unknown as { transactionDepth?: number }).transactionDepth;
-    if (!context || depth !== 1) return;
-    await event.queryRunner.query(...settingsStatement(this.settings, context, this.roleFunction));
+  afterTransactionStart(event: TransactionStartEvent): Promise<unknown> | undefined {
+    const runner = event.queryRunner;
+    if (!(runner instanceof TenantQueryRunner) || !runner.isBeginning) return undefined;
+    const { settings, requestRoleFunction } = runner.scope;
+    return runner.writeSettings(
+      ...settingsStatement(settings, runner.context, requestRoleFunction),
+    );
   }
 }

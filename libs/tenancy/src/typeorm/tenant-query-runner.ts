@@ -1,0 +1,439 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { Readable } from 'node:stream';
+import { Logger } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
+import { PostgresQueryRunner } from 'typeorm/driver/postgres/PostgresQueryRunner';
+import { IsolationLevel } from 'typeorm/driver/types/IsolationLevel';
+import { ReadStream } from 'typeorm/platform/PlatformTools';
+import { TenantContext } from '../context/tenant-context.interface';
+import {
+  TenantConnectionLostError,
+  TenantSessionStateError,
+  TenantStreamAbandonedError,
+  TenantTransactionAbortedError,
+  TenantTransactionClosedError,
+  TenantTransactionOwnershipError,
+} from '../errors/tenancy-errors';
+import { TenancyError } from '../errors/tenancy.error';
+import { TenancySettingNames } from '../tenancy.constants';
+import { NestedTransactions, signal } from './nested-transactions';
+import { holdWritesUntilIdle, holdWritesUntilNextTick } from './pg-write-batching';
+import { sessionStateViolation } from './session-state.guard';
+
+/** What a tenant scope needs of the module's options. */
+export interface TenantScopeOptions {
+  settings: TenancySettingNames;
+  preparedSettings: boolean;
+  requestRoleFunction?: string;
+  pgWriteBatching: boolean;
+}
+
+/** The parts of a pg client the scope uses directly. */
+interface PgConnection {
+  query(
+    sql: string | { text: string; values: unknown[]; name?: string },
+    parameters?: unknown[],
+  ): Promise<{ command?: string }>;
+  pipeline?: boolean;
+  getTransactionStatus?(): string;
+}
+
+/** Statements sent while the scope's transaction begins (BEGIN, the settings) are the begin. */
+const beginning = new AsyncLocalStorage<TenantQueryRunner>();
+/** Statements sent by the scope's own work pass its closed check (SAVEPOINT, its final ROLLBACK). */
+const own = new AsyncLocalStorage<TenantQueryRunner>();
+const logger = new Logger('Tenancy');
+const ISOLATION = new Set([
+  'READ UNCOMMITTED',
+  'READ COMMITTED',
+  'REPEATABLE READ',
+  'SERIALIZABLE',
+]);
+const PLAIN_READ = /^\s*(SELECT|WITH)\b/i;
+const WRITES =
+  /\b(INSERT|UPDATE|DELETE|MERGE|FOR\s+(NO\s+KEY\s+)?UPDATE|FOR\s+(KEY\s+)?SHARE|NEXTVAL|SETVAL)\b/i;
+
+/**
+ * The query runner of one tenant scope (an HTTP request, a `run()` call): a single connection and a
+ * single transaction, begun lazily on the first statement and ended by the scope's owner. Inside the
+ * scope, the library's DataSource hands this runner to every caller, so repositories, EntityManager,
+ * QueryBuilder, DataSource.query, relation loading, streams and nested transactions (savepoints) all
+ * run after the {@link RlsTransactionSubscriber} has written the context at the transaction's start.
+ *
+ * A subclass of TypeORM's PostgresQueryRunner: TypeORM's own methods send every statement and fire
+ * every subscriber event; this class adds the scope's rules (lazy begin, one transaction the caller
+ * cannot commit, session state refused, nothing after the scope's end). On a pg connection in
+ * pipeline mode (`extra: { pipeline: true }`), BEGIN and the settings are sent without waiting, so
+ * they travel with the first statement, and a transaction that only read commits without the
+ * request waiting for it (pg keeps the COMMIT ahead of the connection's next statement).
+ */
+export class TenantQueryRunner extends PostgresQueryRunner {
+  private queued?: Promise<void>;
+  private begun?: Promise<unknown>;
+  private pipelined = false;
+  private wrote = false;
+  private ended = false;
+  private scopeManager?: EntityManager;
+  /** Statements admitted and not yet settled: the scope's end waits for them. */
+  private readonly inFlight = new Set<Promise<unknown>>();
+  /** Streams opened in the scope and not yet ended: the scope's end destroys them. */
+  private readonly streams = new Set<Readable>();
+  private readonly endSignal = signal();
+  private readonly nested = new NestedTransactions(this.endSignal, () => this.ended);
+
+  /**
+   * @param context the tenant, user and role the scope runs as
+   * @param scope the module's options the scope follows
+   * @param isolationLevel the isolation level of the scope's transaction (default: the DataSource's)
+   */
+  constructor(
+    driver: PostgresDriver,
+    readonly context: TenantContext,
+    readonly scope: TenantScopeOptions,
+    private isolationLevel?: IsolationLevel,
+  ) {
+    super(driver, 'master');
+    // TypeORM starts its own transaction for save() only when none is active; the scope is one.
+    this.isTransactionActive = true;
+    // Reading the manager enters a nested transaction's callback (EntityManager.transaction() reads
+    // it right after startTransaction()), which tells a child from a concurrent sibling.
+    Object.defineProperty(this, 'manager', {
+      configurable: true,
+      enumerable: true,
+      get: (): EntityManager => {
+        this.nested.enterPending();
+        return (this.scopeManager ??= this.dataSource.createEntityManager(this));
+      },
+      set: (manager: EntityManager) => (this.scopeManager = manager),
+    });
+  }
+
+  /** Whether the scope has ended (nothing can run on this runner any more). */
+  get closed(): boolean {
+    return this.ended;
+  }
+
+  /** Whether any statement was sent (and so a transaction is open or was). */
+  get started(): boolean {
+    return this.queued !== undefined;
+  }
+
+  /** Whether the scope's transaction is beginning in the current async context (BEGIN and the settings). */
+  get isBeginning(): boolean {
+    return beginning.getStore() === this;
+  }
+
+  /** Whether the transaction is pipelined (BEGIN and the settings were sent without waiting). */
+  get isPipelined(): boolean {
+    return this.pipelined;
+  }
+
+  /**
+   * Sends the settings statement of {@link RlsTransactionSubscriber}: as a named prepared statement
+   * (`tenancy_settings`) on a pipelined connection when `preparedSettings` is on, otherwise with
+   * `query()`. Only while the scope's transaction begins.
+   */
+  writeSettings(sql: string, parameters: string[]): Promise<unknown> {
+    if (beginning.getStore() !== this) {
+      return Promise.reject(new TenancyError('the settings are written only when a scope begins'));
+    }
+    if (this.pipelined && this.scope.preparedSettings) {
+      return this.pg().query({ name: 'tenancy_settings', text: sql, values: parameters });
+    }
+    return this.query(sql, parameters);
+  }
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- TypeORM's own signature
+  override query(sql: string, parameters?: unknown[], structured = false): Promise<any> {
+    if (beginning.getStore() === this) {
+      if (this.isReleased) return Promise.reject(new TenantConnectionLostError());
+      if (!this.pipelined) return super.query(sql, parameters, structured);
+      return this.pg().query(sql, parameters);
+    }
+    return (
+      this.refuseSessionState(sql, parameters) ??
+      this.admit(async () => {
+        await this.gate();
+        if (this.isReleased) throw new TenantConnectionLostError();
+        if (!this.wrote) this.wrote = !PLAIN_READ.test(sql) || WRITES.test(sql);
+        if (this.pipelined && this.scope.pgWriteBatching) {
+          holdWritesUntilNextTick(this.databaseConnection);
+        }
+        return super.query(sql, parameters, structured);
+      })
+    );
+  }
+
+  override stream(
+    sql: string,
+    parameters?: unknown[],
+    onEnd?: () => void,
+    onError?: (error: unknown) => void,
+  ): Promise<ReadStream> {
+    return (
+      this.refuseSessionState(sql, parameters) ??
+      this.admit(async () => {
+        await this.gate();
+        if (this.isReleased) throw new TenantConnectionLostError();
+        if (this.pipelined) {
+          throw new TenancyError(
+            'streams are not supported on a pipelined connection (pg refuses cursors in pipeline mode): use a data source without extra.pipeline for streaming',
+          );
+        }
+        return this.track(await super.stream(sql, parameters, onEnd, onError));
+      })
+    );
+  }
+
+  /**
+   * Starts a nested transaction (a savepoint) in the scope's transaction. The scope's own
+   * transaction begins with its first statement; a nested one cannot choose another isolation level
+   * than the scope's, and fails loudly when asked to.
+   */
+  override startTransaction(isolationLevel?: IsolationLevel): Promise<void> {
+    const parent = this.nested.current();
+    return this.admit(async () => {
+      if (isolationLevel && isolationLevel !== (this.isolationLevel ?? this.defaultIsolation())) {
+        throw new TenancyError(
+          `a transaction inside a tenant scope is a savepoint of the scope's transaction and runs at its isolation level (${this.isolationLevel ?? this.defaultIsolation() ?? 'READ COMMITTED'}), not ${isolationLevel}: pass { isolationLevel } to run() for the whole scope, or use Propagation.RequiresNew (TenancyTransactionalAdapter) for a transaction of its own`,
+        );
+      }
+      await this.gate();
+      this.wrote = true;
+      const level = await this.nested.claim(parent, () => this.transactionDepth);
+      try {
+        await super.startTransaction();
+      } catch (error) {
+        this.nested.close(level.depth);
+        throw error;
+      } finally {
+        this.nested.started(level);
+      }
+    });
+  }
+
+  /** Commits a nested transaction (RELEASE SAVEPOINT); the scope's own one ends with the scope. */
+  override commitTransaction(): Promise<void> {
+    return this.endNested(() => super.commitTransaction(), 'commit');
+  }
+
+  /** Rolls a nested transaction back (ROLLBACK TO SAVEPOINT); the scope's own one ends with the scope. */
+  override rollbackTransaction(): Promise<void> {
+    return this.endNested(() => super.rollbackTransaction(), 'roll back');
+  }
+
+  /** Does nothing: the scope returns the connection to the pool when it ends. */
+  override release(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /**
+   * Ends the scope: waits for statements already on their way, destroys streams nobody read to the
+   * end (then rolls back and throws {@link TenantStreamAbandonedError}), commits or rolls back the
+   * transaction if one was begun, and returns the connection to the pool. Called by the scope's
+   * owner once; later calls do nothing.
+   */
+  async endScope(action: 'commit' | 'rollback'): Promise<void> {
+    if (this.ended) return;
+    this.ended = true;
+    this.endSignal.resolve();
+    if (!this.queued) return;
+    while (this.inFlight.size) await Promise.allSettled(this.inFlight);
+    const abandoned = await this.destroyStreams();
+    await own.run(this, () => this.end(abandoned ? 'rollback' : action));
+    if (abandoned) throw new TenantStreamAbandonedError();
+  }
+
+  private async end(action: 'commit' | 'rollback'): Promise<void> {
+    let error: Error | undefined;
+    let broken = false;
+    try {
+      await this.queued;
+      await this.begun;
+      if (this.isReleased) throw new TenantConnectionLostError();
+      if (this.transactionDepth > 0) {
+        const aborted = this.pg().getTransactionStatus?.() === 'E';
+        const leftOpen = this.transactionDepth > 1;
+        if (action === 'rollback' || aborted || leftOpen) {
+          await this.rollbackAll();
+          if (action === 'commit') {
+            error = aborted
+              ? new TenantTransactionAbortedError()
+              : new TenantTransactionOwnershipError(
+                  'commit with an unfinished nested transaction in',
+                );
+          }
+        } else if (this.pipelined && !this.wrote) {
+          await this.commitWithoutWaiting();
+        } else if (!(await this.commitAndConfirm())) {
+          error = new TenantTransactionAbortedError();
+        }
+      }
+    } catch (e) {
+      error = e instanceof Error ? e : new Error(String(e));
+      broken = !(error instanceof TenancyError);
+      if (this.transactionDepth > 0 && !broken) await this.rollbackAll().catch(() => undefined);
+    } finally {
+      await this.releaseConnection(broken ? error : undefined);
+    }
+    if (error !== undefined) throw error;
+  }
+
+  /**
+   * Sends COMMIT and reports whether PostgreSQL committed: on a transaction an earlier error aborted
+   * it answers with the command tag ROLLBACK (the status of pg's last ReadyForQuery can be stale
+   * when a handler swallowed the error, so the tag is the reliable signal). Fires the commit events
+   * as TypeORM's commitTransaction() does (the rollback events when PostgreSQL rolled back).
+   */
+  private async commitAndConfirm(): Promise<boolean> {
+    await this.broadcaster.broadcast('BeforeTransactionCommit');
+    this.dataSource.logger.logQuery('COMMIT', [], this);
+    const result = await this.pg().query('COMMIT');
+    this.transactionDepth = 0;
+    this.isTransactionActive = false;
+    if (result?.command === 'ROLLBACK') {
+      await this.broadcaster.broadcast('AfterTransactionRollback');
+      return false;
+    }
+    await this.broadcaster.broadcast('AfterTransactionCommit');
+    return true;
+  }
+
+  /**
+   * Commits a pipelined transaction that only read without waiting for PostgreSQL's answer: pg
+   * keeps the COMMIT ahead of the connection's next statement. The after-commit event fires when
+   * the answer arrives, which can be after the response was sent.
+   */
+  private async commitWithoutWaiting(): Promise<void> {
+    await this.broadcaster.broadcast('BeforeTransactionCommit');
+    const connection = this.pg();
+    if (this.scope.pgWriteBatching) holdWritesUntilIdle(connection);
+    this.dataSource.logger.logQuery('COMMIT', [], this);
+    connection
+      .query('COMMIT')
+      .then(() => this.broadcaster.broadcast('AfterTransactionCommit'))
+      .catch((e: unknown) =>
+        logger.warn(`read-only COMMIT failed after the response: ${String(e)}`),
+      );
+    this.transactionDepth = 0;
+    this.isTransactionActive = false;
+  }
+
+  /** Rolls the whole transaction back (savepoints included), firing TypeORM's rollback events. */
+  private async rollbackAll(): Promise<void> {
+    this.transactionDepth = 1;
+    await super.rollbackTransaction();
+  }
+
+  private async releaseConnection(error?: Error): Promise<void> {
+    if (error && !this.isReleased) {
+      // pg-pool destroys a client released with an error instead of handing it out again.
+      const release = this.releaseCallback;
+      this.releaseCallback = undefined;
+      release?.(error);
+    }
+    await super.release();
+  }
+
+  private pg(): PgConnection {
+    return this.databaseConnection as PgConnection;
+  }
+
+  private defaultIsolation(): IsolationLevel | undefined {
+    return (this.dataSource.options as { isolationLevel?: IsolationLevel }).isolationLevel;
+  }
+
+  /** Destroys the streams nobody read to the end; resolves once their cursors are closed. */
+  private async destroyStreams(): Promise<boolean> {
+    if (!this.streams.size) return false;
+    const closing = [...this.streams].map(
+      (stream) =>
+        new Promise<void>((resolve) => {
+          stream.once('close', () => resolve());
+          stream.on('error', () => undefined);
+          stream.destroy(new TenantTransactionClosedError());
+        }),
+    );
+    this.streams.clear();
+    await Promise.all(closing);
+    return true;
+  }
+
+  /**
+   * Runs a statement of the scope, or refuses it once the scope has ended: a statement sent then
+   * would open a connection nobody releases, or run on one already handed to the next request.
+   */
+  private admit<T>(statement: () => Promise<T>): Promise<T> {
+    if (this.ended && own.getStore() !== this) {
+      return Promise.reject(new TenantTransactionClosedError());
+    }
+    const running = own.run(this, statement);
+    const settled = () => void this.inFlight.delete(running);
+    this.inFlight.add(running);
+    running.then(settled, settled);
+    return running;
+  }
+
+  /** Refuses a statement that would change the connection's session beyond the transaction. */
+  private refuseSessionState(sql: string, parameters?: unknown[]): Promise<never> | undefined {
+    const violation = sessionStateViolation(sql, parameters);
+    return violation && Promise.reject(new TenantSessionStateError(violation.what, violation.fix));
+  }
+
+  /** Keeps an open stream until it ends, so that the scope's end can destroy it if it never does. */
+  private track<T>(stream: T): T {
+    const readable = stream as unknown as Readable;
+    if (typeof readable?.once !== 'function') return stream;
+    this.streams.add(readable);
+    const done = () => void this.streams.delete(readable);
+    readable.once('end', done);
+    readable.once('close', done);
+    readable.once('error', done);
+    return stream;
+  }
+
+  private async endNested(end: () => Promise<void>, what: 'commit' | 'roll back'): Promise<void> {
+    if (this.transactionDepth <= 1) throw new TenantTransactionOwnershipError(what);
+    const depth = this.transactionDepth;
+    try {
+      await end();
+    } finally {
+      this.nested.close(depth);
+    }
+  }
+
+  private gate(): Promise<void> {
+    return (this.queued ??= this.begin());
+  }
+
+  /**
+   * Begins the transaction; the {@link RlsTransactionSubscriber} writes the settings on TypeORM's
+   * AfterTransactionStart event. On a pipelined connection BEGIN and the settings are only queued
+   * (the first statement follows them in the same flight); otherwise both are awaited.
+   */
+  private async begin(): Promise<void> {
+    const connection = (await this.connect()) as PgConnection;
+    const level = this.isolationLevel;
+    if (!connection.pipeline) {
+      await beginning.run(this, () => super.startTransaction(level));
+      return;
+    }
+    this.pipelined = true;
+    const isolation = level ?? this.defaultIsolation();
+    if (isolation && !ISOLATION.has(isolation)) {
+      throw new TenancyError(`unknown isolation level ${isolation}`);
+    }
+    await this.broadcaster.broadcast('BeforeTransactionStart');
+    if (this.scope.pgWriteBatching) holdWritesUntilNextTick(connection);
+    const started = beginning.run(this, () => {
+      const begin = connection.query(
+        isolation ? `START TRANSACTION ISOLATION LEVEL ${isolation}` : 'START TRANSACTION',
+      );
+      this.transactionDepth = 1;
+      return Promise.all([begin, this.broadcaster.broadcast('AfterTransactionStart')]);
+    });
+    this.begun = started;
+    started.catch(() => undefined);
+  }
+}
