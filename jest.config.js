@@ -3,7 +3,9 @@ module.exports = {
   rootDir: '.',
   moduleFileExtensions: ['ts', 'js', 'json'],
   testRegex: '(libs|apps|test|scripts)/.*\\.(spec|e2e-spec)\\.ts$',
-  testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+  testPathIgnorePatterns: ['/node_modules/', '/dist/', '<rootDir>/.matrix/'],
+  // scripts/matrix.sh installs other package versions in .matrix/: never resolve modules there.
+  modulePathIgnorePatterns: ['<rootDir>/.matrix/'],
   transform: { '^.+\\.[cm]?[tj]s$': '<rootDir>/test/setup/jest-transformer.js' },
   transformIgnorePatterns: ['/node_modules/(?!@nestjs/)'],
   moduleNameMapper: {

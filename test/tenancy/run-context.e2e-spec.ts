@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import {
   InvalidTenantContextError,
   PlatformNotConfiguredError,
+  TenancyError,
   TenantContextMissingError,
   TenantContextService,
   TenantRunner,
@@ -109,6 +110,37 @@ describe('TenantRunner.run()', () => {
       new TenantSuspendedError(suspended),
     );
     await expect(statuses.assertActive(unknown)).rejects.toEqual(new UnknownTenantError(unknown));
+  });
+
+  it('runs the scope at the isolation level given to run(); a nested transaction may not change it', async () => {
+    const level = async () =>
+      (await ds.query<{ transaction_isolation: string }[]>('SHOW transaction_isolation'))[0]
+        .transaction_isolation;
+    expect(await tenancy.run(ctx(a), level)).toBe('read committed');
+    const seen = await tenancy.run(
+      ctx(a),
+      async () => ({
+        scope: await level(),
+        sameLevel: await ds.transaction('SERIALIZABLE', async (m) => {
+          const rows = await m.query<{ title: string }[]>(
+            'SELECT title FROM lib_test.notes ORDER BY title',
+          );
+          return rows.map((r) => r.title);
+        }),
+        otherLevel: await ds
+          .transaction('READ COMMITTED', async () => 'ran')
+          .catch((e: unknown) => e),
+      }),
+      { isolationLevel: 'SERIALIZABLE' },
+    );
+    expect(seen.scope).toBe('serializable');
+    expect(seen.sameLevel).toEqual(await storedTitles(owner, a.id));
+    expect(seen.sameLevel).toContain('a-one');
+    expect(seen.otherLevel).toBeInstanceOf(TenancyError);
+    expect((seen.otherLevel as Error).message).toContain('isolation level (SERIALIZABLE)');
+    await expect(
+      tenancy.run(ctx(a), () => ds.transaction('REPEATABLE READ', async () => 'ran')),
+    ).rejects.toThrow(/savepoint of the scope's transaction .*READ COMMITTED/);
   });
 
   it('refuses a malformed context before any query', async () => {

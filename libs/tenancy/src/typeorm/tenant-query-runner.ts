@@ -194,9 +194,10 @@ export class TenantQueryRunner extends PostgresQueryRunner {
   override startTransaction(isolationLevel?: IsolationLevel): Promise<void> {
     const parent = this.nested.current();
     return this.admit(async () => {
-      if (isolationLevel && isolationLevel !== (this.isolationLevel ?? this.defaultIsolation())) {
+      const scopeLevel = this.isolationLevel ?? this.defaultIsolation() ?? 'READ COMMITTED';
+      if (isolationLevel && isolationLevel !== scopeLevel) {
         throw new TenancyError(
-          `a transaction inside a tenant scope is a savepoint of the scope's transaction and runs at its isolation level (${this.isolationLevel ?? this.defaultIsolation() ?? 'READ COMMITTED'}), not ${isolationLevel}: pass { isolationLevel } to run() for the whole scope, or use Propagation.RequiresNew (TenancyTransactionalAdapter) for a transaction of its own`,
+          `a transaction inside a tenant scope is a savepoint of the scope's transaction and runs at its isolation level (${scopeLevel}), not ${isolationLevel}: pass { isolationLevel } to run() for the whole scope, or use Propagation.RequiresNew (TenancyTransactionalAdapter) for a transaction of its own`,
         );
       }
       await this.gate();
