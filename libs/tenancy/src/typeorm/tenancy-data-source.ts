@@ -129,7 +129,13 @@ export class TenancyDataSource extends DataSource {
     scope: TenantScopeOptions,
     isolationLevel?: IsolationLevel,
   ): TenantQueryRunner {
-    return new TenantQueryRunner(this.driver as PostgresDriver, context, scope, isolationLevel);
+    return new TenantQueryRunner(
+      this.driver as PostgresDriver,
+      this,
+      context,
+      scope,
+      isolationLevel,
+    );
   }
 }
 

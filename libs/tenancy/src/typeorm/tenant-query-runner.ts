@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Readable } from 'node:stream';
 import { Logger } from '@nestjs/common';
-import { EntityManager } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { PostgresQueryRunner } from 'typeorm/driver/postgres/PostgresQueryRunner';
 import { IsolationLevel } from 'typeorm/driver/types/IsolationLevel';
@@ -83,12 +83,14 @@ export class TenantQueryRunner extends PostgresQueryRunner {
   private readonly nested = new NestedTransactions(this.endSignal, () => this.ended);
 
   /**
+   * @param owner the DataSource whose scope this is (TypeORM 0.3 and 1.x name it differently on a runner)
    * @param context the tenant, user and role the scope runs as
    * @param scope the module's options the scope follows
    * @param isolationLevel the isolation level of the scope's transaction (default: the DataSource's)
    */
   constructor(
     driver: PostgresDriver,
+    private readonly owner: DataSource,
     readonly context: TenantContext,
     readonly scope: TenantScopeOptions,
     private isolationLevel?: IsolationLevel,
@@ -103,7 +105,7 @@ export class TenantQueryRunner extends PostgresQueryRunner {
       enumerable: true,
       get: (): EntityManager => {
         this.nested.enterPending();
-        return (this.scopeManager ??= this.dataSource.createEntityManager(this));
+        return (this.scopeManager ??= this.owner.createEntityManager(this));
       },
       set: (manager: EntityManager) => (this.scopeManager = manager),
     });
@@ -289,7 +291,7 @@ export class TenantQueryRunner extends PostgresQueryRunner {
    */
   private async commitAndConfirm(): Promise<boolean> {
     await this.broadcaster.broadcast('BeforeTransactionCommit');
-    this.dataSource.logger.logQuery('COMMIT', [], this);
+    this.owner.logger.logQuery('COMMIT', [], this);
     const result = await this.pg().query('COMMIT');
     this.transactionDepth = 0;
     this.isTransactionActive = false;
@@ -310,7 +312,7 @@ export class TenantQueryRunner extends PostgresQueryRunner {
     await this.broadcaster.broadcast('BeforeTransactionCommit');
     const connection = this.pg();
     if (this.scope.pgWriteBatching) holdWritesUntilIdle(connection);
-    this.dataSource.logger.logQuery('COMMIT', [], this);
+    this.owner.logger.logQuery('COMMIT', [], this);
     connection
       .query('COMMIT')
       .then(() => this.broadcaster.broadcast('AfterTransactionCommit'))
@@ -342,7 +344,7 @@ export class TenantQueryRunner extends PostgresQueryRunner {
   }
 
   private defaultIsolation(): IsolationLevel | undefined {
-    return (this.dataSource.options as { isolationLevel?: IsolationLevel }).isolationLevel;
+    return (this.owner.options as { isolationLevel?: IsolationLevel }).isolationLevel;
   }
 
   /** Destroys the streams nobody read to the end; resolves once their cursors are closed. */
