@@ -3,7 +3,18 @@ import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', 'node_modules/**', '.data/**', 'coverage/**', 'eslint.config.mjs'] },
+  // examples/ are standalone apps with their own package.json and tsconfig (checked by scripts/example.sh).
+  {
+    ignores: [
+      '**/dist/**',
+      'node_modules/**',
+      '.data/**',
+      '.matrix/**',
+      'coverage/**',
+      'examples/**',
+      'eslint.config.mjs',
+    ],
+  },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -54,8 +65,14 @@ export default tseslint.config(
         {
           patterns: [
             {
-              group: ['**/libs/tenancy/**', '@app/tenancy/*'],
-              message: 'Import the library only through @app/tenancy.',
+              group: [
+                '**/libs/tenancy/**',
+                '@app/tenancy/*',
+                '!@app/tenancy/testing',
+                '!@app/tenancy/transactional',
+              ],
+              message:
+                'Import the library only through @app/tenancy (or its published subpaths @app/tenancy/testing and @app/tenancy/transactional).',
             },
           ],
         },

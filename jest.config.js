@@ -9,6 +9,8 @@ module.exports = {
   transform: { '^.+\\.[cm]?[tj]s$': '<rootDir>/test/setup/jest-transformer.js' },
   transformIgnorePatterns: ['/node_modules/(?!@nestjs/)'],
   moduleNameMapper: {
+    '^@app/tenancy/testing$': '<rootDir>/libs/tenancy/src/testing',
+    '^@app/tenancy/transactional$': '<rootDir>/libs/tenancy/src/transactional',
     '^@app/tenancy$': '<rootDir>/libs/tenancy/src',
     '^@app/dev-postgres$': '<rootDir>/libs/dev-postgres/src',
     '^@app/demo-kit$': '<rootDir>/libs/demo-kit/src',

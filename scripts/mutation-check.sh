@@ -10,7 +10,7 @@ RLS=libs/tenancy/src/migrations/rls.migration-helpers.ts
 ROUTING=libs/tenancy/src/typeorm/tenancy-data-source.ts
 TX=libs/tenancy/src/typeorm/tenant-query-runner.ts
 NESTED=libs/tenancy/src/typeorm/nested-transactions.ts
-ADAPTER=libs/tenancy/src/typeorm/tenancy-transactional.adapter.ts
+ADAPTER=libs/tenancy/src/transactional/tenancy-transactional.adapter.ts
 status=0
 
 mutate() {

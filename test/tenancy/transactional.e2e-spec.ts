@@ -26,10 +26,10 @@ import {
   enableTenantRls,
   TenancyError,
   TenancyModule,
-  TenancyTransactionalAdapter,
   TenantContext,
   TenantRunner,
 } from '@app/tenancy';
+import { TenancyTransactionalAdapter } from '@app/tenancy/transactional';
 import { connect, createTenant, inTenant, suffix } from '../support/db';
 import { testUrl } from '../support/test-env';
 

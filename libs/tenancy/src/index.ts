@@ -5,7 +5,6 @@ export {
   DEFAULT_SETTING_NAMES,
   DEFAULT_TENANT_COLUMN,
 } from './tenancy.constants';
-export type { TenancySettingNames } from './tenancy.constants';
 
 export { TenancyError, TenancyConfigurationError } from './errors/tenancy.error';
 
@@ -46,6 +45,19 @@ export {
 } from './migrations/audit.migration-helpers';
 export type { AuditLogOptions, AuditTrailOptions } from './migrations/audit.migration-helpers';
 export type { AuditEntryIds, AuditEntryIdsOptions } from './migrations/audit.migration-helpers';
+export {
+  createTenantRegistry,
+  dropTenantRegistry,
+} from './migrations/tenant-registry.migration-helpers';
+export type {
+  TenantRegistryOptions,
+  DropTenantRegistryOptions,
+} from './migrations/tenant-registry.migration-helpers';
+export { tenancyMigrations } from './migrations/tenancy-migrations.factory';
+export type {
+  TenancyMigrations,
+  TenancyMigrationOptions,
+} from './migrations/tenancy-migrations.factory';
 export { AuditLogService } from './audit/audit-log.service';
 export { UnknownAuditEntryError } from './audit/unknown-audit-entry.error';
 export type { AuditEntry, AuditQuery } from './audit/audit-log.service';
@@ -58,6 +70,8 @@ export type {
   CatalogFindingCode,
   CatalogCheckOptions,
 } from './catalog/catalog-check';
+export { checkTenantRegistry } from './catalog/tenant-registry.check';
+export type { TenantRegistryCheckOptions } from './catalog/tenant-registry.check';
 
 export { TenancyModule } from './tenancy.module';
 export { TENANCY_MODULE_OPTIONS } from './tenancy.module-definition';
@@ -65,10 +79,12 @@ export type {
   TenancyModuleOptions,
   TenancyModuleExtras,
   TenancyJwtOptions,
+  TenancyJwtAlgorithm,
   TenancyClaimNames,
   TenantStatusOptions,
   TenantStatus,
-} from './tenancy-options.interface';
+  TenancySettingNames,
+} from './tenancy.options';
 
 export type { TenantContext } from './context/tenant-context.interface';
 export { TenantContextService } from './context/tenant-context.service';
@@ -88,11 +104,6 @@ export { CurrentTenant } from './decorators/current-tenant.decorator';
 export { RlsTransactionSubscriber } from './typeorm/rls-transaction.subscriber';
 export { TenancyDataSource, createTenancyDataSource } from './typeorm/tenancy-data-source';
 export { TenantQueryRunner } from './typeorm/tenant-query-runner';
-export { TenancyTransactionalAdapter } from './typeorm/tenancy-transactional.adapter';
-export type {
-  TenancyTransactionalAdapterOptions,
-  TenancyTransactionOptions,
-} from './typeorm/tenancy-transactional.adapter';
 
 export {
   TenantContextMissingError,

@@ -2,6 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { sign, verify } from 'jsonwebtoken';
 import { TenancyConfigurationError } from './errors/tenancy.error';
 import { resolveTenancyOptions } from './tenancy-options.resolve';
+import { ResolvedTenancyOptions, TenancyClaimNames, TenancySettingNames } from './tenancy.options';
 
 const SECRET = 'a-test-secret-of-at-least-32-characters!!';
 const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -93,4 +94,117 @@ describe('resolveTenancyOptions: requestRoleFunction', () => {
       );
     },
   );
+});
+
+/** For each field of `T`: `true` when its type says it is always set, `false` when it may be unset. */
+type AlwaysSet<T> = { [K in keyof T]-?: object extends Pick<T, K> ? false : true };
+
+/** The fields `shape` says are always set but `value` leaves `undefined`. */
+function unsetButPromised<T extends object>(value: T, shape: AlwaysSet<T>): string[] {
+  return Object.entries(shape)
+    .filter(([field, set]) => set && value[field as keyof T] === undefined)
+    .map(([field]) => field);
+}
+
+describe('resolveTenancyOptions: defaults', () => {
+  const minimal = resolveTenancyOptions({ jwt: { secret: SECRET }, roles: ['agent'] });
+
+  it('sets every field the merged types promise, from a literal with only the required ones', () => {
+    const module: AlwaysSet<ResolvedTenancyOptions> = {
+      jwt: true,
+      roles: true,
+      claims: true,
+      settings: true,
+      tenantStatus: true,
+      dataSourceName: true,
+      startupCheck: true,
+      catalogCheck: true,
+      platform: false,
+      rlsViolationStatus: true,
+      preparedSettings: true,
+      pgWriteBatching: true,
+      requestRoleFunction: false,
+    };
+    const jwt: AlwaysSet<ResolvedTenancyOptions['jwt']> = {
+      secret: false,
+      publicKey: false,
+      algorithms: true,
+      issuer: false,
+      audience: false,
+      clockToleranceSeconds: true,
+      requireExpiry: true,
+      maxTokenLength: true,
+      key: true,
+    };
+    const tenantStatus: AlwaysSet<ResolvedTenancyOptions['tenantStatus']> = {
+      cacheTtlMs: true,
+      maxEntries: true,
+      lookup: false,
+    };
+    const claims: AlwaysSet<TenancyClaimNames> = { tenantId: true, userId: true, role: true };
+    const settings: AlwaysSet<TenancySettingNames> = {
+      tenantId: true,
+      userId: true,
+      role: true,
+      requestId: true,
+    };
+    expect([
+      ...unsetButPromised(minimal, module),
+      ...unsetButPromised(minimal.jwt, jwt).map((f) => `jwt.${f}`),
+      ...unsetButPromised(minimal.tenantStatus, tenantStatus).map((f) => `tenantStatus.${f}`),
+      ...unsetButPromised(minimal.claims, claims).map((f) => `claims.${f}`),
+      ...unsetButPromised(minimal.settings, settings).map((f) => `settings.${f}`),
+    ]).toEqual([]);
+  });
+
+  it('takes the defaults the option classes declare', () => {
+    expect({ ...minimal, jwt: { ...minimal.jwt, key: undefined } }).toEqual({
+      jwt: {
+        secret: SECRET,
+        algorithms: ['HS256'],
+        clockToleranceSeconds: 0,
+        requireExpiry: true,
+        maxTokenLength: 8192,
+        key: undefined,
+      },
+      roles: ['agent'],
+      claims: { tenantId: 'tenant_id', userId: 'sub', role: 'role' },
+      settings: {
+        tenantId: 'app.tenant_id',
+        userId: 'app.user_id',
+        role: 'app.role',
+        requestId: 'app.request_id',
+      },
+      tenantStatus: { cacheTtlMs: 10_000, maxEntries: 10_000 },
+      dataSourceName: 'default',
+      startupCheck: 'refuse',
+      catalogCheck: {},
+      rlsViolationStatus: 403,
+      preparedSettings: false,
+      pgWriteBatching: false,
+    });
+  });
+
+  it('merges a partial group over its defaults, and gives a field passed as undefined its default', () => {
+    const options = resolveTenancyOptions({
+      jwt: { secret: SECRET, requireExpiry: undefined, maxTokenLength: 100 },
+      roles: ['agent'],
+      claims: { tenantId: 'org' },
+      tenantStatus: { cacheTtlMs: undefined, maxEntries: 5 },
+      startupCheck: undefined,
+    });
+    expect([
+      options.jwt.requireExpiry,
+      options.jwt.maxTokenLength,
+      options.claims,
+      options.tenantStatus,
+      options.startupCheck,
+    ]).toEqual([
+      true,
+      100,
+      { tenantId: 'org', userId: 'sub', role: 'role' },
+      { cacheTtlMs: 10_000, maxEntries: 5 },
+      'refuse',
+    ]);
+  });
 });

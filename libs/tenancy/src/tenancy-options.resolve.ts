@@ -2,12 +2,22 @@ import { createPublicKey, createSecretKey, KeyObject } from 'node:crypto';
 import { isRoleName, ROLE_FORM } from './context/tenant-context.validation';
 import { TenancyConfigurationError } from './errors/tenancy.error';
 import { qualifiedTable, settingLiteral } from './migrations/sql';
-import { DEFAULT_SETTING_NAMES } from './tenancy.constants';
-import { ResolvedTenancyOptions, TenancyModuleOptions } from './tenancy-options.interface';
+import {
+  ResolvedTenancyOptions,
+  TenancyClaimNames,
+  TenancyJwtOptions,
+  TenancyModuleOptions,
+  TenancySettingNames,
+  TenantStatusOptions,
+} from './tenancy.options';
 
-/** Merges defaults into the options, in this one place, and refuses unusable ones. */
-export function resolveTenancyOptions(options: TenancyModuleOptions): ResolvedTenancyOptions {
-  const jwt = options?.jwt ?? {};
+/**
+ * Merges the defaults (the option classes' field initialisers) into the options, in this one
+ * place, `{ ...new X(), ...given }` per group, and refuses unusable ones. A field given as
+ * `undefined` takes its default.
+ */
+export function resolveTenancyOptions(given: TenancyModuleOptions): ResolvedTenancyOptions {
+  const jwt = { ...new TenancyJwtOptions(), ...defined(given?.jwt) };
   if (!jwt.secret && !jwt.publicKey) {
     throw new TenancyConfigurationError(
       'TenancyModule needs jwt.secret (HS256) or jwt.publicKey (RS256) to verify tokens',
@@ -23,16 +33,17 @@ export function resolveTenancyOptions(options: TenancyModuleOptions): ResolvedTe
     );
   }
   const key = verificationKey(jwt.secret, jwt.publicKey);
-  if (!options.roles?.length) {
+  if (!given.roles?.length) {
     throw new TenancyConfigurationError('TenancyModule needs roles: the roles a token may carry');
   }
-  const badRole = options.roles.find((role) => !isRoleName(role));
+  const badRole = given.roles.find((role) => !isRoleName(role));
   if (badRole !== undefined) {
     throw new TenancyConfigurationError(
       `roles: ${JSON.stringify(badRole)} is not a usable role name (${ROLE_FORM})`,
     );
   }
-  const settings = { ...DEFAULT_SETTING_NAMES, ...options.settings };
+  const options = { ...new TenancyModuleOptions(), ...defined(given) };
+  const settings = { ...new TenancySettingNames(), ...defined(options.settings) };
   Object.values(settings).forEach(settingLiteral);
   if (options.requestRoleFunction !== undefined) {
     if (!options.requestRoleFunction.includes('.')) {
@@ -43,27 +54,20 @@ export function resolveTenancyOptions(options: TenancyModuleOptions): ResolvedTe
     qualifiedTable(options.requestRoleFunction);
   }
   return {
-    jwt: {
-      clockToleranceSeconds: 0,
-      maxTokenLength: 8192,
-      requireExpiry: true,
-      ...jwt,
-      algorithms,
-      key,
-    },
+    ...options,
+    jwt: { ...jwt, algorithms, key },
     roles: Object.freeze([...options.roles]),
-    claims: { tenantId: 'tenant_id', userId: 'sub', role: 'role', ...options.claims },
+    claims: { ...new TenancyClaimNames(), ...defined(options.claims) },
     settings,
-    tenantStatus: { cacheTtlMs: 10_000, maxEntries: 10_000, ...options.tenantStatus },
-    dataSourceName: options.dataSourceName,
-    startupCheck: options.startupCheck ?? 'refuse',
-    catalogCheck: options.catalogCheck ?? {},
-    platform: options.platform,
-    rlsViolationStatus: options.rlsViolationStatus ?? 403,
-    preparedSettings: options.preparedSettings ?? false,
-    pgWriteBatching: options.pgWriteBatching ?? false,
-    requestRoleFunction: options.requestRoleFunction,
-  };
+    tenantStatus: { ...new TenantStatusOptions(), ...defined(options.tenantStatus) },
+  } as ResolvedTenancyOptions;
+}
+
+/** `given` without the fields whose value is `undefined`, so that those keep their default. */
+function defined<T extends object>(given: T | undefined): Partial<T> {
+  return Object.fromEntries(
+    Object.entries(given ?? {}).filter(([, value]) => value !== undefined),
+  ) as Partial<T>;
 }
 
 /** The KeyObject tokens are verified with: the secret's bytes (UTF-8), or the parsed public key. */

@@ -2,7 +2,7 @@ import { ConfigurableModuleBuilder } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { ClsMiddlewareOptions, ClsModule } from 'nestjs-cls';
 import { isRequestId } from './context/tenant-context.validation';
-import { TenancyModuleExtras, TenancyModuleOptions } from './tenancy-options.interface';
+import { TenancyModuleExtras, TenancyModuleOptions } from './tenancy.options';
 
 /** The request id: a well-formed `x-request-id` header, or a fresh uuid. */
 function requestIdOf(req: { headers?: Record<string, unknown> }): string {
@@ -29,7 +29,7 @@ export const {
   ASYNC_OPTIONS_TYPE,
 } = new ConfigurableModuleBuilder<TenancyModuleOptions>({ moduleName: 'Tenancy' })
   .setClassMethodName('forRoot')
-  .setExtras<TenancyModuleExtras>({ cls: {} }, (definition, extras) => ({
+  .setExtras<TenancyModuleExtras>(new TenancyModuleExtras(), (definition, extras) => ({
     ...definition,
     global: true,
     imports: [

@@ -12,7 +12,7 @@ import { TenantTransactionInterceptor } from './http/tenant-transaction.intercep
 import { ConfigurableModuleClass, TENANCY_MODULE_OPTIONS } from './tenancy.module-definition';
 import { RESOLVED_TENANCY_OPTIONS } from './tenancy.providers';
 import { resolveTenancyOptions } from './tenancy-options.resolve';
-import { TenancyModuleOptions } from './tenancy-options.interface';
+import { TenancyModuleOptions } from './tenancy.options';
 import { TenantTransactionFactory } from './typeorm/tenant-transaction.factory';
 
 const resolvedOptions: Provider = {

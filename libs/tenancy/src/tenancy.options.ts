@@ -1,91 +1,165 @@
 import type { KeyObject } from 'node:crypto';
-import type { Algorithm } from 'jsonwebtoken';
 import type { ClsModuleOptions } from 'nestjs-cls';
 import type { CatalogCheckOptions } from './catalog/catalog-check';
-import type { TenancySettingNames } from './tenancy.constants';
+
+/**
+ * A JWS algorithm a token may be signed with (the names jsonwebtoken accepts, `none` excluded):
+ * HMAC with `jwt.secret`, RSA, RSA-PSS or ECDSA with `jwt.publicKey`.
+ */
+export type TenancyJwtAlgorithm =
+  | 'HS256'
+  | 'HS384'
+  | 'HS512'
+  | 'RS256'
+  | 'RS384'
+  | 'RS512'
+  | 'PS256'
+  | 'PS384'
+  | 'PS512'
+  | 'ES256'
+  | 'ES384'
+  | 'ES512';
 
 /** A tenant's registry status; `undefined` from a lookup means the tenant does not exist. */
 export type TenantStatus = 'active' | 'suspended';
 
-/** How tokens are verified. Tokens whose algorithm is not listed (including `none`) are refused. */
-export interface TenancyJwtOptions {
-  /** Shared secret for HMAC algorithms. Default: none (one of `secret` or `publicKey` is required). */
+/**
+ * How tokens are verified (signature, algorithm, `exp`, `nbf`, and `iss`/`aud` when set); a token
+ * that fails is refused with 401, as is one whose algorithm is not listed (`none` among them).
+ */
+export class TenancyJwtOptions {
+  /**
+   * Shared secret for HMAC algorithms, at least 32 characters; its UTF-8 bytes are the key. Takes
+   * precedence over `publicKey`. Default: none (one of `secret` or `publicKey` is required).
+   */
   secret?: string;
-  /** PEM public key for RSA/ECDSA algorithms. Default: none. */
+  /**
+   * PEM public key for RSA/ECDSA algorithms, parsed once at start-up (a value that is not a public
+   * key is refused then). Ignored when `secret` is set. Default: none.
+   */
   publicKey?: string;
-  /** Accepted algorithms. Default: `['HS256']` with `secret`, `['RS256']` with `publicKey`. */
-  algorithms?: Algorithm[];
+  /**
+   * Accepted algorithms; an empty list or `none` is refused at start-up. An ECDSA `publicKey` needs
+   * its own (e.g. `['ES256']`). Default: `['HS256']` with `secret`, `['RS256']` with `publicKey`.
+   */
+  algorithms?: TenancyJwtAlgorithm[];
   /** Required `iss` claim. Default: not checked. */
   issuer?: string;
   /** Required `aud` claim. Default: not checked. */
   audience?: string;
-  /** Seconds of clock skew tolerated for `exp` and `nbf`. Default: `0`. */
-  clockToleranceSeconds?: number;
+  /** Seconds of clock skew tolerated for `exp`, `nbf` and an `iat` in the future. Default: `0`. */
+  clockToleranceSeconds?: number = 0;
   /**
    * Refuse tokens without an `exp` claim (401): such a token never expires, and a leaked one stays
    * valid until the key changes. Set `false` only for issuers you control that cannot set one.
    * Default: `true`.
    */
-  requireExpiry?: boolean;
-  /** Longest accepted Authorization header, in characters. Default: `8192`. */
-  maxTokenLength?: number;
-}
-
-/** Names of the token claims that carry the context. */
-export interface TenancyClaimNames {
-  /** Claim holding the tenant uuid. Default: `tenant_id`. */
-  tenantId: string;
-  /** Claim holding the user uuid. Default: `sub`. */
-  userId: string;
-  /** Claim holding the role. Default: `role`. */
-  role: string;
-}
-
-/** How the tenant's registry status is checked on each authenticated request. */
-export interface TenantStatusOptions {
+  requireExpiry?: boolean = true;
   /**
-   * How long a looked-up status is trusted, in milliseconds: the longest a suspension takes to
-   * reach requests. Default: `10000`.
+   * Longest accepted Authorization header (`Bearer ` included), in characters; a longer one is
+   * refused with 401 before it is parsed. Default: `8192`.
    */
-  cacheTtlMs?: number;
-  /** Most tenants kept in the cache; the oldest entry is evicted first. Default: `10000`. */
-  maxEntries?: number;
+  maxTokenLength?: number = 8192;
+}
+
+/** Names of the token claims that carry the context; pass the ones you change (`Partial`). */
+export class TenancyClaimNames {
+  /** Claim holding the tenant uuid (401 when it is not one). Default: `tenant_id`. */
+  tenantId = 'tenant_id';
+  /** Claim holding the user uuid (401 when it is not one). Default: `sub`. */
+  userId = 'sub';
+  /** Claim holding the role (401 when not a string, 403 when not in `roles`). Default: `role`. */
+  role = 'role';
+}
+
+/**
+ * Names of the PostgreSQL settings (GUCs) that carry the request context into a transaction, each
+ * `prefix.name` in lower case (checked at start-up); pass the ones you change (`Partial`).
+ */
+export class TenancySettingNames {
+  /** Setting that holds the tenant id. Default: `app.tenant_id`. */
+  tenantId = 'app.tenant_id';
+  /** Setting that holds the acting user id. Default: `app.user_id`. */
+  userId = 'app.user_id';
+  /** Setting that holds the acting role. Default: `app.role`. */
+  role = 'app.role';
+  /** Setting that holds the request (or job run) id, for audit rows. Default: `app.request_id`. */
+  requestId = 'app.request_id';
+}
+
+/**
+ * How the tenant's registry status is checked on each authenticated request (and by
+ * `TenantStatusService.assertActive()`): an unknown tenant is refused with 401, a suspended one
+ * with 403.
+ */
+export class TenantStatusOptions {
   /**
-   * Custom lookup; return `undefined` for an unknown tenant. Default: reads `status` from
-   * `tenancy.tenants` inside the tenant's own context (one query per cache miss).
+   * How long a looked-up status (or the absence of the tenant) is trusted, in milliseconds: the
+   * longest a suspension takes to reach requests unless `TenantStatusService.invalidate()` is
+   * called. Default: `10000`.
+   */
+  cacheTtlMs?: number = 10_000;
+  /** Most tenants cached; the one looked up longest ago is evicted first. Default: `10000`. */
+  maxEntries?: number = 10_000;
+  /**
+   * Custom lookup, called with the lower-case tenant id (concurrent misses share one call); return
+   * `undefined` for an unknown tenant. Default: reads `status` from `tenancy.tenants` in a
+   * transaction in the tenant's own context, with the role `tenancy-status` (one query per cache
+   * miss).
    */
   lookup?: (tenantId: string) => Promise<TenantStatus | undefined>;
 }
 
-/** Options of `TenancyModule.forRoot()` / `forRootAsync()`. */
-export interface TenancyModuleOptions {
+/**
+ * Options of `TenancyModule.forRoot()` / `forRootAsync()`: a plain object literal; the fields'
+ * initialisers are the defaults, merged once at start-up (`resolveTenancyOptions`).
+ */
+export class TenancyModuleOptions {
   /** Token verification. Required. */
   jwt: TenancyJwtOptions;
-  /** Roles a token may carry; any other role is refused with 403. Required. */
-  roles: string[];
-  /** Claim names. Default: `{ tenantId: 'tenant_id', userId: 'sub', role: 'role' }`. */
+  /**
+   * Roles a token may carry (each 1-64 letters, digits, `_`, `-` or `.` starting with a letter,
+   * checked at start-up); a token with any other role is refused with 403. Required.
+   */
+  roles: readonly string[];
+  /** Claim names. Default: see {@link TenancyClaimNames}. */
   claims?: Partial<TenancyClaimNames>;
-  /** PostgreSQL setting names. Default: `{ tenantId: 'app.tenant_id', userId: 'app.user_id', role: 'app.role' }`. */
+  /** PostgreSQL setting names. Default: see {@link TenancySettingNames}. */
   settings?: Partial<TenancySettingNames>;
   /** Tenant status check. Default: see {@link TenantStatusOptions}. */
   tenantStatus?: TenantStatusOptions;
-  /** The TypeOrmModule connection the apps query through. Default: the default connection. */
-  dataSourceName?: string;
   /**
-   * What happens when the app connects as a superuser, a BYPASSRLS role, or the owner of a tenant
-   * table, or the catalog check fails: `'refuse'` throws at start-up; `'warn'` only logs and is
-   * DANGEROUS (isolation then rests on that role's goodwill). Default: `'refuse'`.
+   * The TypeOrmModule connection the apps query through; it must be built by
+   * `createTenancyDataSource`. Default: `'default'` (TypeORM's default connection).
    */
-  startupCheck?: 'refuse' | 'warn';
-  /** Catalog check at start-up (its `appRole` is the connection's own role), or `false` to run only the role checks. Default: `{}`. */
-  catalogCheck?: false | Omit<CatalogCheckOptions, 'appRole'>;
-  /** Cross-tenant work: the TypeOrmModule connection `runAsPlatform()` uses. Default: none (runAsPlatform throws). */
+  dataSourceName?: string = 'default';
+  /**
+   * What happens when a start-up check fails (the app's connection is a superuser, has BYPASSRLS,
+   * owns a tenant table, can create temporary tables, or can SET ROLE to a role that does; the
+   * catalog check finds a table that could leak; the `requestRoleFunction` is missing or not
+   * callable, or the connection inherits a role policies are written `TO`; with the default
+   * `tenantStatus.lookup`, the tenant registry is missing or not readable as that role): `'refuse'`
+   * throws at start-up; `'warn'` only logs and is DANGEROUS (isolation then rests on that role's
+   * goodwill). Default: `'refuse'`.
+   */
+  startupCheck?: 'refuse' | 'warn' = 'refuse';
+  /**
+   * Catalog check at start-up (its `appRole` is the connection's own role), or `false` to keep only
+   * the findings about that role (and about `requestRoleFunction`). Default: `{}`.
+   */
+  catalogCheck?: false | Omit<CatalogCheckOptions, 'appRole'> = {};
+  /**
+   * Cross-tenant work: the TypeOrmModule connection `runAsPlatform()` uses (another connection than
+   * the tenant one). Default: none (runAsPlatform throws).
+   */
   platform?: { dataSourceName: string };
   /**
-   * HTTP status for a write refused by a policy's WITH CHECK (SQLSTATE 42501). Default: `403`.
-   * Reads of another tenant's rows never error: they find nothing, and apps answer 404.
+   * HTTP status of SQLSTATE 42501 (insufficient privilege) on a @TenantScoped() route: a write a
+   * policy's WITH CHECK refused, or a statement the role has no privilege for. `404` answers
+   * `not found`. Default: `403`. Reads of another tenant's rows never error: they find nothing,
+   * and apps answer 404.
    */
-  rlsViolationStatus?: 403 | 404;
+  rlsViolationStatus?: 403 | 404 = 403;
   /**
    * On pipelined connections (`extra: { pipeline: true }`), send the settings statement as a named
    * prepared statement (`tenancy_settings`): PostgreSQL parses and plans it once per connection
@@ -94,68 +168,78 @@ export interface TenancyModuleOptions {
    * connection that never saw the statement, and fails ("prepared statement does not exist").
    * Default: `false`.
    */
-  preparedSettings?: boolean;
+  preparedSettings?: boolean = false;
   /**
    * On pipelined connections, hold pg's socket writes until the next tick so that BEGIN, the
-   * settings and the first query leave in one write (and a read-only COMMIT nobody waits for leaves
-   * with the connection's next flight). Relies on pg internals (the client's socket, reached as
-   * `client.connection.stream`), which is why it is opt-in and lives in one module
-   * (`pg-write-batching.ts`), tested on the pg versions the library supports; isolation never
-   * depends on it. Default: `false`.
+   * settings and the first query leave in one write (and a read-only COMMIT nobody waits for can
+   * leave with the next statements queued on that connection). Relies on pg internals (the
+   * client's socket, reached as `client.connection.stream`), which is why it is opt-in and lives in
+   * one module (`pg-write-batching.ts`), tested on the pg versions the library supports; isolation
+   * never depends on it. Default: `false`.
    */
-  pgWriteBatching?: boolean;
+  pgWriteBatching?: boolean = false;
   /**
    * A SQL function (`schema.name`, lower case, no arguments, returning text) that names the
    * PostgreSQL role each tenant transaction runs as: the settings statement calls it right after
-   * writing the settings (it may read them, and tables under their policies) and applies its result
-   * with `SET LOCAL ROLE` semantics (`set_config('role', ..., true)`: it ends with the transaction).
+   * writing the settings (it may read them, and tables under their policies) and applies its
+   * result with `SET LOCAL ROLE` semantics (`set_config('role', ..., true)`: it ends with the
+   * transaction).
    * `'none'` or NULL keeps the connection's own role. With it, policies can be written `TO` a role
    * instead of testing the role setting row by row, and the app can give a request the policy that
-   * fits it (sales-api gives managers of large and small teams different ones). The connection's
-   * role must be a member of every role it returns (or the request fails: fail closed), and the
-   * start-up check refuses any role it can become that is a superuser, has BYPASSRLS or owns a
-   * tenant table. Default: none (the transaction runs as the connection's role).
+   * fits it (e.g. managers of large and small teams get different ones). The connection's role must
+   * be a member of every role it returns (or the request fails: fail closed), and must not inherit
+   * one that policies are written `TO`; the start-up check refuses any role it can become that is a
+   * superuser, has BYPASSRLS, can create temporary tables or owns a tenant table, and a function
+   * that is missing, returns another type or may not be executed. Default: none (the transaction
+   * runs as the connection's role).
    */
   requestRoleFunction?: string;
 }
 
-/** Module-definition extras: how nestjs-cls is registered. */
-export interface TenancyModuleExtras {
+/** Module-definition extras of `forRoot()` / `forRootAsync()`: how nestjs-cls is registered. */
+export class TenancyModuleExtras {
   /**
    * Options for the `ClsModule.forRoot()` the module registers (middleware mounted for every
-   * route), e.g. `{ plugins: [new ClsPluginTransactional(...)] }`; `false` when the app registers
-   * ClsModule itself (it must mount the middleware, guard or interceptor). Default: `{}`.
+   * route, with a request id per request: a well-formed `x-request-id` header or a fresh uuid),
+   * e.g. `{ plugins: [new ClsPluginTransactional(...)] }`; `false` when the app registers ClsModule
+   * itself (it must mount the middleware, guard or interceptor). Default: `{}`.
    */
-  cls?: ClsModuleOptions | false;
+  cls?: ClsModuleOptions | false = {};
 }
 
-/** Options after defaults are merged (once, in `resolveTenancyOptions`). */
-export interface ResolvedTenancyOptions {
-  jwt: Required<
-    Pick<
-      TenancyJwtOptions,
-      'algorithms' | 'clockToleranceSeconds' | 'maxTokenLength' | 'requireExpiry'
-    >
-  > &
-    TenancyJwtOptions & {
-      /**
-       * The verification key, built once at start-up: a secret KeyObject from `secret`, a public
-       * KeyObject from `publicKey`. (Given a string, jsonwebtoken would try to parse it as a public
-       * key and catch the failure on every request.)
-       */
-      key: KeyObject;
-    };
-  roles: readonly string[];
+/** `T` after the merge: every field is set except those in `Unset`, which have no default. */
+type WithDefaults<T, Unset extends keyof T = never> = Required<Omit<T, Unset>> & Pick<T, Unset>;
+
+/** What the merge derives from the JWT options. */
+export interface TenancyJwtKey {
+  /**
+   * The verification key, built once at start-up: a secret KeyObject from `secret`, a public
+   * KeyObject from `publicKey`. (Given a string, jsonwebtoken would try to parse it as a public
+   * key and catch the failure on every request.)
+   */
+  key: KeyObject;
+}
+
+/** {@link TenancyJwtOptions} after the merge, with the derived key. */
+export type ResolvedJwtOptions = WithDefaults<
+  TenancyJwtOptions,
+  'secret' | 'publicKey' | 'issuer' | 'audience'
+> &
+  TenancyJwtKey;
+
+/** {@link TenantStatusOptions} after the merge. */
+export type ResolvedTenantStatusOptions = WithDefaults<TenantStatusOptions, 'lookup'>;
+
+/** The option groups, merged field by field. */
+type OptionGroup = 'jwt' | 'claims' | 'settings' | 'tenantStatus';
+
+/** {@link TenancyModuleOptions} after `resolveTenancyOptions` merged it: what the library reads. */
+export type ResolvedTenancyOptions = WithDefaults<
+  Omit<TenancyModuleOptions, OptionGroup>,
+  'platform' | 'requestRoleFunction'
+> & {
+  jwt: ResolvedJwtOptions;
   claims: TenancyClaimNames;
   settings: TenancySettingNames;
-  tenantStatus: Required<Pick<TenantStatusOptions, 'cacheTtlMs' | 'maxEntries'>> &
-    TenantStatusOptions;
-  dataSourceName?: string;
-  startupCheck: 'refuse' | 'warn';
-  catalogCheck: false | Omit<CatalogCheckOptions, 'appRole'>;
-  platform?: { dataSourceName: string };
-  rlsViolationStatus: 403 | 404;
-  preparedSettings: boolean;
-  pgWriteBatching: boolean;
-  requestRoleFunction?: string;
-}
+  tenantStatus: ResolvedTenantStatusOptions;
+};

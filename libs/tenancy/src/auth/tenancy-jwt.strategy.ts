@@ -11,7 +11,7 @@ import { TenantContext } from '../context/tenant-context.interface';
 import { isUuid } from '../context/tenant-context.validation';
 import { RESOLVED_TENANCY_OPTIONS } from '../tenancy.providers';
 import { TENANCY_JWT_STRATEGY } from '../tenancy.internal-constants';
-import { ResolvedTenancyOptions } from '../tenancy-options.interface';
+import { ResolvedTenancyOptions } from '../tenancy.options';
 import { TenantStatusService } from './tenant-status.service';
 
 let instances = 0;

@@ -10,7 +10,7 @@ import passport from 'passport';
 import { TenantContext } from '../context/tenant-context.interface';
 import { RESOLVED_TENANCY_OPTIONS } from '../tenancy.providers';
 import { CLS_TENANT_CONTEXT } from '../tenancy.internal-constants';
-import { ResolvedTenancyOptions } from '../tenancy-options.interface';
+import { ResolvedTenancyOptions } from '../tenancy.options';
 import { TenancyJwtStrategy } from './tenancy-jwt.strategy';
 
 const MESSAGES: Record<string, string> = {
@@ -37,7 +37,7 @@ type HttpRequest = { headers?: Record<string, unknown>; user?: unknown };
 export class TenantAuthGuard implements CanActivate {
   constructor(
     private readonly cls: ClsService,
-    private readonly strategy: TenancyJwtStrategy,
+    @Inject(TenancyJwtStrategy) private readonly strategy: { readonly name: string },
     @Inject(RESOLVED_TENANCY_OPTIONS) private readonly options: ResolvedTenancyOptions,
   ) {}
 

@@ -1,9 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { RESOLVED_TENANCY_OPTIONS } from '../tenancy.providers';
-import { ResolvedTenancyOptions, TenantStatus } from '../tenancy-options.interface';
+import { ResolvedTenancyOptions, TenantStatus } from '../tenancy.options';
 import { TenantTransactionFactory } from '../typeorm/tenant-transaction.factory';
 import { TenantRunner } from '../context/tenant-runner.service';
 import { TenantSuspendedError, UnknownTenantError } from '../errors/tenancy-errors';
+import { TenancyConfigurationError } from '../errors/tenancy.error';
 
 const STATUS_READER = '00000000-0000-0000-0000-000000000000';
 
@@ -69,12 +70,39 @@ export class TenantStatusService {
     return this.runner.run(
       { tenantId, userId: STATUS_READER, role: 'tenancy-status' },
       async () => {
-        const rows: { status: TenantStatus }[] = await this.transactions.dataSource.query(
-          'SELECT status FROM tenancy.tenants WHERE id = $1',
-          [tenantId],
-        );
+        const rows: { status: TenantStatus }[] = await this.transactions.dataSource
+          .query('SELECT status FROM tenancy.tenants WHERE id = $1', [tenantId])
+          .catch((error: unknown) => {
+            throw registryError(error) ?? error;
+          });
         return rows[0]?.status;
       },
     );
   }
+}
+
+/**
+ * The configuration error behind a failed registry read, if it is one: the registry (or its schema)
+ * is missing, or the app's role lacks a privilege on it. A read is never refused by a policy (RLS
+ * filters rows out), so a 42501 here is a missing grant, not a tenant reaching another's rows.
+ */
+function registryError(error: unknown): TenancyConfigurationError | undefined {
+  const e = error as { code?: unknown; driverError?: { code?: unknown } } | undefined;
+  const code = e?.driverError?.code ?? e?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  const fallback = 'or set tenantStatus.lookup to read tenants elsewhere';
+  if (code === '42P01' || code === '3F000') {
+    return new TenancyConfigurationError(
+      `the tenant registry tenancy.tenants does not exist (PostgreSQL: ${message}), so no tenant's status can be looked up: create it in a migration with createTenantRegistry(), ${fallback}`,
+    );
+  }
+  if (code === '42501' && !/row-level security/i.test(message)) {
+    const grant = /permission denied for schema/i.test(message)
+      ? 'GRANT USAGE ON SCHEMA tenancy'
+      : 'GRANT SELECT ON tenancy.tenants';
+    return new TenancyConfigurationError(
+      `the application's database role may not read the tenant registry tenancy.tenants (PostgreSQL: ${message}), so no tenant's status can be looked up: as the owner, ${grant} TO the role the app connects as (createTenantRegistry() grants it), ${fallback}`,
+    );
+  }
+  return undefined;
 }

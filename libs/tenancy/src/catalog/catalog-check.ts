@@ -1,7 +1,7 @@
 import { DEFAULT_APP_ROLE, DEFAULT_TENANT_COLUMN } from '../tenancy.constants';
 import { rowsOf, SqlExecutor } from '../migrations/sql';
 
-/** What the catalog check can find wrong. */
+/** What the catalog check, the tenant registry check and the start-up check can find wrong. */
 export type CatalogFindingCode =
   | 'RLS_NOT_ENABLED'
   | 'RLS_NOT_FORCED'
@@ -18,7 +18,10 @@ export type CatalogFindingCode =
   | 'APP_ROLE_OWNS_TENANT_TABLE'
   | 'APP_ROLE_TEMPORARY'
   | 'REQUEST_ROLE_FUNCTION_UNUSABLE'
-  | 'REQUEST_ROLE_INHERITED';
+  | 'REQUEST_ROLE_INHERITED'
+  | 'TENANT_REGISTRY_MISSING'
+  | 'TENANT_REGISTRY_NOT_READABLE'
+  | 'TENANT_REGISTRY_NO_POLICY';
 
 /** One problem found by {@link checkTenancyCatalog}. */
 export interface CatalogFinding {

@@ -1,20 +1,28 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { TenantStatusService } from '../auth/tenant-status.service';
 import { UnsafeDatabaseError } from '../errors/tenancy-errors';
+import { DEFAULT_TENANT_REGISTRY } from '../migrations/tenant-registry.migration-helpers';
 import { TenantTransactionFactory } from '../typeorm/tenant-transaction.factory';
 import { checkTenancyCatalog, CatalogFinding, formatCatalogFindings } from './catalog-check';
+import { checkTenantRegistry } from './tenant-registry.check';
 
 /**
  * At start-up: installs the RLS routing on the data source, then refuses to run (or, with
  * `startupCheck: 'warn'`, warns) when the app's own connection is a superuser, has BYPASSRLS,
  * owns a tenant table, can create temporary tables, can become (SET ROLE) a role that does, the
- * catalog check finds a table that could leak, or the configured `requestRoleFunction` is missing
- * or not callable.
+ * catalog check finds a table that could leak, the configured `requestRoleFunction` is missing
+ * or not callable, or (with the default tenant status lookup) the tenant registry is missing or
+ * unreadable as the app's role.
  */
 @Injectable()
 export class TenancyStartupCheck implements OnModuleInit {
   private readonly logger = new Logger('Tenancy');
 
-  constructor(private readonly transactions: TenantTransactionFactory) {}
+  constructor(
+    private readonly transactions: TenantTransactionFactory,
+    private readonly statuses: TenantStatusService,
+  ) {}
 
   async onModuleInit(): Promise<void> {
     const findings = await this.findings();
@@ -25,7 +33,7 @@ export class TenancyStartupCheck implements OnModuleInit {
       return;
     }
     throw new UnsafeDatabaseError(
-      `refusing to start: ${report}\nFix the findings (connect as a role that is not superuser, has no BYPASSRLS, owns no tenant table and cannot create temporary tables), or set startupCheck: 'warn' (dangerous).`,
+      `refusing to start: ${report}\nFix the findings (each says how; the app must connect as a role that is not superuser, has no BYPASSRLS, owns no tenant table and cannot create temporary tables), or set startupCheck: 'warn' (dangerous).`,
     );
   }
 
@@ -40,7 +48,39 @@ export class TenancyStartupCheck implements OnModuleInit {
       appRole: rows[0].role,
     });
     const own = catalog === false ? found.filter((f) => f.code.startsWith('APP_ROLE')) : found;
-    return [...own, ...(await this.requestRoleFunctionFindings())];
+    const roleFunction = await this.requestRoleFunctionFindings();
+    const registry = await this.tenantRegistryFindings(rows[0].role, !roleFunction.length);
+    return [...own, ...roleFunction, ...registry];
+  }
+
+  /**
+   * With the default tenant status lookup, the registry must exist and be readable as the app's
+   * role: checked in the catalog, then (`probe`) by one lookup of a tenant that does not exist,
+   * through the same path as a request's.
+   */
+  private async tenantRegistryFindings(appRole: string, probe: boolean): Promise<CatalogFinding[]> {
+    const { tenantStatus, settings } = this.transactions.options;
+    if (tenantStatus.lookup) return [];
+    const found = await checkTenantRegistry(this.transactions.dataSource, {
+      appRole,
+      tenantSetting: settings.tenantId,
+    });
+    if (found.length || !probe) return found;
+    const tenantId = randomUUID();
+    try {
+      await this.statuses.status(tenantId);
+      return [];
+    } catch (error) {
+      return [
+        {
+          code: 'TENANT_REGISTRY_NOT_READABLE',
+          relation: DEFAULT_TENANT_REGISTRY,
+          message: `looking up a tenant's status as the application role "${appRole}" failed: ${error instanceof Error ? error.message : String(error)}`,
+        },
+      ];
+    } finally {
+      this.statuses.invalidate(tenantId);
+    }
   }
 
   /** The configured request-role function must exist without arguments, return text, and be callable. */

@@ -9,9 +9,9 @@ import {
   TenantSuspendedError,
   UnknownTenantError,
 } from '../errors/tenancy-errors';
-import { TenancyError } from '../errors/tenancy.error';
+import { TenancyConfigurationError, TenancyError } from '../errors/tenancy.error';
 import { RESOLVED_TENANCY_OPTIONS } from '../tenancy.providers';
-import { ResolvedTenancyOptions } from '../tenancy-options.interface';
+import { ResolvedTenancyOptions } from '../tenancy.options';
 
 const UNAVAILABLE = new Set([
   '57P01',
@@ -71,9 +71,11 @@ abstract class DatabaseFailure {
  * The error mapping of tenant-scoped routes: library errors (`TenancyError`) and database errors
  * become JSON `{statusCode, message, error}` with no stack trace. RLS refusals (42501) become 403
  * (or 404, see `rlsViolationStatus`), lost or overloaded database connections 503, unique and
- * serialization conflicts 409, values PostgreSQL cannot take 400, anything else it catches 500
- * (logged server-side with its stack). Every other error (an `HttpException`, the app's own) is left
- * to the app's exception filters, or Nest's, as on any other route.
+ * serialization conflicts 409, values PostgreSQL cannot take 400, a `TenancyConfigurationError`
+ * (e.g. a tenant registry the app's role may not read) 500 saying the server is misconfigured,
+ * anything else it catches 500 (every 500 is logged server-side with its stack). Every other error
+ * (an `HttpException`, the app's own) is left to the app's exception filters, or Nest's, as on any
+ * other route.
  */
 @Catch(TenancyError, DatabaseFailure)
 export class TenancyExceptionFilter implements ExceptionFilter {
@@ -106,6 +108,8 @@ export class TenancyExceptionFilter implements ExceptionFilter {
       return body(503, 'database unavailable, retry the request');
     if (exception instanceof InvalidTenantContextError) return body(400, exception.message);
     if (exception instanceof UnknownAuditEntryError) return body(400, exception.message);
+    if (exception instanceof TenancyConfigurationError)
+      return body(500, 'server misconfiguration: the server log says what to fix');
     const code = sqlState(exception);
     if (code === '42501') {
       const status = this.options.rlsViolationStatus;

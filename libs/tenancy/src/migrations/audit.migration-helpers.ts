@@ -8,7 +8,14 @@ import { isRoleName, ROLE_FORM } from '../context/tenant-context.validation';
 import { TenancyConfigurationError } from '../errors/tenancy.error';
 import { enableTenantRls } from './rls.migration-helpers';
 import { currentRoleExpression, currentTenantWhenExpression } from './setting-expression';
-import { qualifiedTable, quoteIdent, rowsOf, settingLiteral, SqlExecutor } from './sql';
+import {
+  qualifiedTable,
+  quoteIdent,
+  rowsOf,
+  settingLiteral,
+  SqlExecutor,
+  withAppRole,
+} from './sql';
 
 /**
  * How `tenancy.audit_log` identifies its entries.
@@ -163,7 +170,15 @@ export async function setAuditEntryIds(
   ids: AuditEntryIds,
   options: AuditEntryIdsOptions = {},
 ): Promise<void> {
-  const appRole = quoteIdent(options.appRole ?? DEFAULT_APP_ROLE);
+  const role = options.appRole ?? DEFAULT_APP_ROLE;
+  await withAppRole(role, () => convertAuditEntryIds(db, ids, quoteIdent(role)));
+}
+
+async function convertAuditEntryIds(
+  db: SqlExecutor,
+  ids: AuditEntryIds,
+  appRole: string,
+): Promise<void> {
   const [current] = rowsOf<{ type: string }>(
     await db.query(
       `SELECT format_type(atttypid, atttypmod) AS type FROM pg_attribute

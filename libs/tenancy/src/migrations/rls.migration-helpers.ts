@@ -5,7 +5,14 @@ import {
 } from '../tenancy.constants';
 import { TenancyConfigurationError } from '../errors/tenancy.error';
 import { currentTenantExpression } from './setting-expression';
-import { QualifiedTable, qualifiedTable, quoteIdent, rowsOf, SqlExecutor } from './sql';
+import {
+  QualifiedTable,
+  qualifiedTable,
+  quoteIdent,
+  rowsOf,
+  SqlExecutor,
+  withAppRole,
+} from './sql';
 
 /** DML privileges a helper may grant to the application role. */
 export type TablePrivilege = 'SELECT' | 'INSERT' | 'UPDATE' | 'DELETE';
@@ -48,8 +55,10 @@ export interface SharedTableOptions extends RlsTableOptions {
 }
 
 function resolve(options: RlsTableOptions) {
+  const appRoleName = options.appRole ?? DEFAULT_APP_ROLE;
   return {
-    appRole: quoteIdent(options.appRole ?? DEFAULT_APP_ROLE),
+    appRoleName,
+    appRole: quoteIdent(appRoleName),
     column: quoteIdent(options.tenantColumn ?? DEFAULT_TENANT_COLUMN),
     columnName: options.tenantColumn ?? DEFAULT_TENANT_COLUMN,
     current: currentTenantExpression(options.tenantSetting ?? DEFAULT_SETTING_NAMES.tenantId),
@@ -179,17 +188,19 @@ export async function enableTenantRls(
 ): Promise<void> {
   const t = qualifiedTable(table);
   const o = resolve(options);
-  await enforceRls(db, t);
-  await db.query(
-    `CREATE POLICY tenant_guard ON ${t.sql} AS RESTRICTIVE FOR ALL TO PUBLIC
-       USING (${o.column} = ${o.current}) WITH CHECK (${o.column} = ${o.current})`,
-  );
-  if (options.allowAllWithinTenant !== false) {
+  await withAppRole(o.appRoleName, async () => {
+    await enforceRls(db, t);
     await db.query(
-      `CREATE POLICY tenant_allow ON ${t.sql} AS PERMISSIVE FOR ALL TO PUBLIC USING (true) WITH CHECK (true)`,
+      `CREATE POLICY tenant_guard ON ${t.sql} AS RESTRICTIVE FOR ALL TO PUBLIC
+       USING (${o.column} = ${o.current}) WITH CHECK (${o.column} = ${o.current})`,
     );
-  }
-  await grantAndIndex(db, t, o, o.privileges);
+    if (options.allowAllWithinTenant !== false) {
+      await db.query(
+        `CREATE POLICY tenant_allow ON ${t.sql} AS PERMISSIVE FOR ALL TO PUBLIC USING (true) WITH CHECK (true)`,
+      );
+    }
+    await grantAndIndex(db, t, o, o.privileges);
+  });
 }
 
 /**
@@ -203,7 +214,10 @@ export async function disableTenantRls(
   table: string,
   options: TenantTableOptions = {},
 ): Promise<void> {
-  await removeRls(db, qualifiedTable(table), resolve(options), ['tenant_allow', 'tenant_guard']);
+  const o = resolve(options);
+  await withAppRole(o.appRoleName, () =>
+    removeRls(db, qualifiedTable(table), o, ['tenant_allow', 'tenant_guard']),
+  );
 }
 
 /**
@@ -239,31 +253,33 @@ export async function enableSharedRls(
   const write = `(${own} OR (${o.column} IS NULL AND ${isWriter}))`;
   const privileges = tenantRows ? o.privileges : (['SELECT'] as TablePrivilege[]);
   const writes = await sharedWriteGrant(db, t, o.columnName, privileges);
-  await enforceRls(db, t);
-  await db.query(
-    `CREATE POLICY shared_read_guard ON ${t.sql} AS RESTRICTIVE FOR SELECT TO PUBLIC
+  await withAppRole(o.appRoleName, async () => {
+    await enforceRls(db, t);
+    await db.query(
+      `CREATE POLICY shared_read_guard ON ${t.sql} AS RESTRICTIVE FOR SELECT TO PUBLIC
        USING ((${o.column} IS NULL AND (${o.current} IS NOT NULL OR ${isWriter}))${tenantRows ? ` OR ${own}` : ''})`,
-  );
-  await db.query(
-    `CREATE POLICY tenant_write_guard_insert ON ${t.sql} AS RESTRICTIVE FOR INSERT TO PUBLIC WITH CHECK ${write}`,
-  );
-  await db.query(
-    `CREATE POLICY tenant_write_guard_update ON ${t.sql} AS RESTRICTIVE FOR UPDATE TO PUBLIC
+    );
+    await db.query(
+      `CREATE POLICY tenant_write_guard_insert ON ${t.sql} AS RESTRICTIVE FOR INSERT TO PUBLIC WITH CHECK ${write}`,
+    );
+    await db.query(
+      `CREATE POLICY tenant_write_guard_update ON ${t.sql} AS RESTRICTIVE FOR UPDATE TO PUBLIC
        USING ${write} WITH CHECK ${write}`,
-  );
-  await db.query(
-    `CREATE POLICY tenant_write_guard_delete ON ${t.sql} AS RESTRICTIVE FOR DELETE TO PUBLIC USING ${write}`,
-  );
-  await db.query(
-    `CREATE POLICY shared_allow ON ${t.sql} AS PERMISSIVE FOR ALL TO PUBLIC USING (true) WITH CHECK (true)`,
-  );
-  await grantAndIndex(
-    db,
-    t,
-    o,
-    privileges.filter((p) => !WRITES.includes(p)),
-  );
-  if (writes) await db.query(`GRANT ${writes} ON ${t.sql} TO ${o.appRole}`);
+    );
+    await db.query(
+      `CREATE POLICY tenant_write_guard_delete ON ${t.sql} AS RESTRICTIVE FOR DELETE TO PUBLIC USING ${write}`,
+    );
+    await db.query(
+      `CREATE POLICY shared_allow ON ${t.sql} AS PERMISSIVE FOR ALL TO PUBLIC USING (true) WITH CHECK (true)`,
+    );
+    await grantAndIndex(
+      db,
+      t,
+      o,
+      privileges.filter((p) => !WRITES.includes(p)),
+    );
+    if (writes) await db.query(`GRANT ${writes} ON ${t.sql} TO ${o.appRole}`);
+  });
 }
 
 /**
@@ -281,8 +297,10 @@ export async function restrictSharedKeyWrites(
   const t = qualifiedTable(table);
   const o = resolve(options);
   const writes = await sharedWriteGrant(db, t, o.columnName, o.privileges);
-  await db.query(`REVOKE ${WRITES.join(', ')} ON ${t.sql} FROM ${o.appRole}`);
-  if (writes) await db.query(`GRANT ${writes} ON ${t.sql} TO ${o.appRole}`);
+  await withAppRole(o.appRoleName, async () => {
+    await db.query(`REVOKE ${WRITES.join(', ')} ON ${t.sql} FROM ${o.appRole}`);
+    if (writes) await db.query(`GRANT ${writes} ON ${t.sql} TO ${o.appRole}`);
+  });
 }
 
 /** Reverses {@link enableSharedRls}, removing as {@link disableTenantRls} does (same caveats). */
@@ -291,19 +309,29 @@ export async function disableSharedRls(
   table: string,
   options: SharedTableOptions = {},
 ): Promise<void> {
-  await removeRls(db, qualifiedTable(table), resolve(options), [
-    'shared_allow',
-    'tenant_write_guard_delete',
-    'tenant_write_guard_update',
-    'tenant_write_guard_insert',
-    'shared_read_guard',
-  ]);
+  const o = resolve(options);
+  await withAppRole(o.appRoleName, () =>
+    removeRls(db, qualifiedTable(table), o, [
+      'shared_allow',
+      'tenant_write_guard_delete',
+      'tenant_write_guard_update',
+      'tenant_write_guard_insert',
+      'shared_read_guard',
+    ]),
+  );
 }
 
 /**
  * Creates the application role when it is missing: LOGIN, NOSUPERUSER, NOBYPASSRLS, NOCREATEDB,
- * NOCREATEROLE, NOINHERIT, no password (set it out of band). An existing role's attributes are left
- * as they are: the catalog check and the start-up refusal report it if it is unsafe.
+ * NOCREATEROLE, NOINHERIT. An existing role's attributes are left as they are: the catalog check
+ * and the start-up refusal report it if it is unsafe.
+ *
+ * Run it as the owner role, which must own the database and have CREATEROLE (or be a superuser)
+ * to create the role: without CREATEROLE it throws a TenancyConfigurationError naming the fix
+ * before changing anything. The role is created without a password, so that no secret lands in
+ * the migration history; give it one outside migrations, from your secret store
+ * (`ALTER ROLE app_user PASSWORD '...'`, or psql's `\password app_user`), or use another
+ * authentication method (certificate, IAM).
  *
  * Either way the role is left unable to create temporary tables in the current database: a temporary
  * table lives as long as the connection, so on a pooled connection one tenant's copied rows would
@@ -317,10 +345,27 @@ export async function ensureAppRole(
   db: SqlExecutor,
   role: string = DEFAULT_APP_ROLE,
 ): Promise<void> {
-  const exists = rowsOf(await db.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]));
-  if (!exists.length) {
+  const app = quoteIdent(role);
+  const [{ exists, creator, allowed }] = rowsOf<{
+    exists: boolean;
+    creator: string;
+    allowed: boolean;
+  }>(
     await db.query(
-      `CREATE ROLE ${quoteIdent(role)} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT`,
+      `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS exists,
+              current_user AS creator,
+              (SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user) AS allowed`,
+      [role],
+    ),
+  );
+  if (!exists && !allowed) {
+    throw new TenancyConfigurationError(
+      `the application role "${role}" does not exist and the role running this migration ("${creator}") may not create roles: as a superuser, ALTER ROLE "${creator}" CREATEROLE, or create it yourself: CREATE ROLE ${app} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT`,
+    );
+  }
+  if (!exists) {
+    await db.query(
+      `CREATE ROLE ${app} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT`,
     );
   }
   await revokeTemporary(db, role);
@@ -353,8 +398,10 @@ export async function grantSchemaUsage(
   schemas: string[],
   role: string = DEFAULT_APP_ROLE,
 ): Promise<void> {
-  for (const s of schemas)
-    await db.query(`GRANT USAGE ON SCHEMA ${quoteIdent(s)} TO ${quoteIdent(role)}`);
+  await withAppRole(role, async () => {
+    for (const s of schemas)
+      await db.query(`GRANT USAGE ON SCHEMA ${quoteIdent(s)} TO ${quoteIdent(role)}`);
+  });
 }
 
 /** Reverses {@link grantSchemaUsage}. */
@@ -363,8 +410,10 @@ export async function revokeSchemaUsage(
   schemas: string[],
   role: string = DEFAULT_APP_ROLE,
 ): Promise<void> {
-  for (const s of schemas)
-    await db.query(`REVOKE ALL ON SCHEMA ${quoteIdent(s)} FROM ${quoteIdent(role)}`);
+  await withAppRole(role, async () => {
+    for (const s of schemas)
+      await db.query(`REVOKE ALL ON SCHEMA ${quoteIdent(s)} FROM ${quoteIdent(role)}`);
+  });
 }
 
 /** Options of {@link ensureRequestRole}. */
@@ -395,6 +444,15 @@ export async function ensureRequestRole(
   options: RequestRoleOptions = {},
 ): Promise<void> {
   const appRole = options.appRole ?? DEFAULT_APP_ROLE;
+  await withAppRole(appRole, () => createRequestRole(db, role, appRole, options.tables ?? []));
+}
+
+async function createRequestRole(
+  db: SqlExecutor,
+  role: string,
+  appRole: string,
+  tables: string[],
+): Promise<void> {
   const app = quoteIdent(appRole);
   const target = quoteIdent(role);
   const exists = rowsOf(await db.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]));
@@ -416,7 +474,7 @@ export async function ensureRequestRole(
   await db.query(
     `GRANT ${target} TO ${app}${version >= 160000 ? ' WITH INHERIT FALSE, SET TRUE' : ''}`,
   );
-  for (const name of options.tables ?? []) {
+  for (const name of tables) {
     const t = qualifiedTable(name);
     const [{ granted }] = rowsOf<{ granted: string | null }>(
       await db.query(
@@ -451,10 +509,20 @@ export async function dropRequestRole(
   role: string,
   options: RequestRoleOptions = {},
 ): Promise<void> {
+  const appRole = options.appRole ?? DEFAULT_APP_ROLE;
+  await withAppRole(appRole, () => removeRequestRole(db, role, appRole, options.tables ?? []));
+}
+
+async function removeRequestRole(
+  db: SqlExecutor,
+  role: string,
+  appRole: string,
+  tables: string[],
+): Promise<void> {
   const target = quoteIdent(role);
-  const app = quoteIdent(options.appRole ?? DEFAULT_APP_ROLE);
+  const app = quoteIdent(appRole);
   const schemas = new Set<string>();
-  for (const name of options.tables ?? []) {
+  for (const name of tables) {
     const t = qualifiedTable(name);
     schemas.add(t.schema);
     await db.query(`REVOKE ALL ON ${t.sql} FROM ${target}`);

@@ -58,3 +58,26 @@ export interface SqlExecutor {
   /** Runs one statement with bind parameters (`$1`...); resolves with the driver's result. */
   query(sql: string, parameters?: unknown[]): Promise<unknown>;
 }
+
+/** SQLSTATE of a TypeORM `QueryFailedError` or a pg error, if any. */
+function sqlStateOf(error: unknown): string | undefined {
+  const e = error as { code?: unknown; driverError?: { code?: unknown } } | undefined;
+  const code = e?.driverError?.code ?? e?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * Runs `work`, turning PostgreSQL's `role "<role>" does not exist` (42704) into a
+ * TenancyConfigurationError that says how to create the application role or name the right one.
+ */
+export async function withAppRole<T>(role: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (sqlStateOf(error) !== '42704' || !message.includes(`"${role}"`)) throw error;
+    throw new TenancyConfigurationError(
+      `the application role "${role}" does not exist (PostgreSQL: ${message}): create it in an earlier migration with ensureAppRole() (the role running migrations needs CREATEROLE), or pass the role the app connects as in the appRole option (tenancyMigrations({ appRole }) sets it once for every helper)`,
+    );
+  }
+}

@@ -9,7 +9,7 @@ import { TenantTransactionMissingError } from '../errors/tenancy-errors';
 import { TenancyConfigurationError } from '../errors/tenancy.error';
 import { RESOLVED_TENANCY_OPTIONS } from '../tenancy.providers';
 import { CLS_TENANT_CONTEXT, CLS_TENANT_TRANSACTION } from '../tenancy.internal-constants';
-import { ResolvedTenancyOptions } from '../tenancy-options.interface';
+import { ResolvedTenancyOptions } from '../tenancy.options';
 import { TenancyDataSource, TenantScopeLookup } from './tenancy-data-source';
 import { TenantQueryRunner, TenantScopeOptions } from './tenant-query-runner';
 
@@ -105,8 +105,8 @@ export class TenantTransactionFactory implements TenantScopeLookup {
   }
 
   private connect(): TenancyDataSource {
-    const name = this.options.dataSourceName ?? 'default';
-    const ds = this.moduleRef.get<DataSource>(getDataSourceToken(this.options.dataSourceName), {
+    const name = this.options.dataSourceName;
+    const ds = this.moduleRef.get<DataSource>(getDataSourceToken(name), {
       strict: false,
     });
     if (!(ds instanceof TenancyDataSource)) {

@@ -1,9 +1,14 @@
-import type { TransactionalAdapter, TransactionalAdapterOptions } from '@nestjs-cls/transactional';
+import {
+  Propagation,
+  TransactionalAdapter,
+  TransactionalAdapterOptions,
+  TransactionHost,
+} from '@nestjs-cls/transactional';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { IsolationLevel } from 'typeorm/driver/types/IsolationLevel';
 import { TenancyConfigurationError, TenancyError } from '../errors/tenancy.error';
-import { TenancyDataSource } from './tenancy-data-source';
-import { TenantQueryRunner } from './tenant-query-runner';
+import { TenancyDataSource } from '../typeorm/tenancy-data-source';
+import { TenantQueryRunner } from '../typeorm/tenant-query-runner';
 
 /** Options of a transaction started through @nestjs-cls/transactional. */
 export interface TenancyTransactionOptions {
@@ -23,15 +28,6 @@ export interface TenancyTransactionalAdapterOptions {
   connectionName?: string;
   /** Options every transaction starts with. Default: none. */
   defaultTxOptions?: Partial<TenancyTransactionOptions>;
-}
-
-interface TransactionalModule {
-  TransactionHost: {
-    getInstance(connectionName?: string): {
-      withTransaction<T>(propagation: string, fn: () => Promise<T>): Promise<T>;
-    };
-  };
-  Propagation: { RequiresNew: string };
 }
 
 /**
@@ -69,10 +65,6 @@ export class TenancyTransactionalAdapter implements TransactionalAdapter<
         'TenancyTransactionalAdapter needs a TenancyDataSource (TypeOrmModule.forRootAsync({ ..., dataSourceFactory: createTenancyDataSource }))',
       );
     }
-    // Loaded here, not at import: @nestjs-cls/transactional is an optional peer.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const transactional = require('@nestjs-cls/transactional') as TransactionalModule;
-    const { TransactionHost, Propagation } = transactional;
     let entering: TenantQueryRunner | undefined;
     dataSource.addScopeWrapper((scope, work) => {
       entering = scope;
