@@ -1,54 +1,53 @@
-import { checkTenancyCatalog, formatCatalogFindings } from '@app/tenancy';
-import { withClient, withCredentials } from '@app/dev-postgres';
-import { DemoServer, demoDatabaseName, openDemoServer } from './demo-database';
+import { runCli } from '@app/tenancy';
+import { withCredentials } from '@app/dev-postgres';
+import { demoDatabaseName, openDemoServer } from './demo-database';
 
 const USAGE =
-  'usage: npm run tenancy:check -- [--url <postgres url of the database to check>] [--app-role app_user] [--schema s ...]';
+  'usage: npm run tenancy:check -- [--url <postgres url of the database to check>] [--app-role app_user] [--schema s ...] [--format human|json|sarif]';
 
-function args(name: string): string[] {
-  return process.argv.flatMap((a, i) =>
-    a === `--${name}` && process.argv[i + 1] ? [process.argv[i + 1]] : [],
-  );
+/** True when `argv` names option `--name` (as `--name value` or `--name=value`). */
+function given(argv: string[], name: string): boolean {
+  return argv.some((a) => a === `--${name}` || a.startsWith(`--${name}=`));
 }
 
 /**
- * Lists every way the database could leak across tenants (see checkTenancyCatalog) and exits 1 when
- * there is any. Checks --url, else DATABASE_URL, else the demo's database (on the server of a
- * running `npm run demo`, or on its data directory).
+ * `nestjs-rls-tenancy check` (see runCli) on --url, else DATABASE_URL, else the demo's database
+ * (on the server of a running `npm run demo`, or on its data directory); `APP_DB_ROLE` is the
+ * default application role. Exits 0 when clean, 1 with findings, 2 when it could not run.
  */
-async function main(): Promise<number> {
-  let server: DemoServer | undefined;
-  let url = args('url')[0] ?? process.env.DATABASE_URL;
-  if (!url) {
-    server = await openDemoServer().catch((error: Error) => {
-      throw new Error(`${error.message}\n${USAGE}`);
-    });
-    url = withCredentials(server.adminUrl, { database: demoDatabaseName() });
+async function main(argv: string[]): Promise<number> {
+  const args = ['check', ...argv];
+  if (process.env.APP_DB_ROLE && !given(argv, 'app-role')) {
+    args.push('--app-role', process.env.APP_DB_ROLE);
   }
-  try {
-    return await check(url);
-  } finally {
-    await server?.close();
+  if (
+    given(argv, 'url') ||
+    given(argv, 'help') ||
+    argv.includes('-h') ||
+    process.env.DATABASE_URL
+  ) {
+    return runCli(args);
   }
-}
-
-/** Runs the catalog check on the database at `url`; 1 when it finds anything. */
-function check(url: string): Promise<number> {
-  return withClient(url, async (client) => {
-    const schemas = args('schema');
-    const findings = await checkTenancyCatalog(client, {
-      appRole: args('app-role')[0] ?? process.env.APP_DB_ROLE ?? 'app_user',
-      schemas: schemas.length ? schemas : undefined,
-    });
-    console.log(formatCatalogFindings(findings));
-    return findings.length ? 1 : 0;
+  const server = await openDemoServer().catch((error: Error) => {
+    throw new Error(`${error.message}\n${USAGE}`);
   });
+  try {
+    return await runCli([
+      ...args,
+      '--url',
+      withCredentials(server.adminUrl, { database: demoDatabaseName() }),
+    ]);
+  } finally {
+    await server.close();
+  }
 }
 
-main().then(
-  (code) => process.exit(code),
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
   (error: unknown) => {
     console.error(error instanceof Error ? error.message : error);
-    process.exit(2);
+    process.exitCode = 2;
   },
 );

@@ -120,3 +120,21 @@ export {
   UnsafeDatabaseError,
   PlatformNotConfiguredError,
 } from './errors/tenancy-errors';
+
+export { explainRowAccess } from './explain/explain-row-access';
+export { formatRowAccessExplanation } from './explain/row-access-explanation.format';
+export { RowAccessExplainError } from './explain/row-access-explain.error';
+export type {
+  ExplainRowAccessOptions,
+  RowAccessExplanation,
+  RowAccessVerdict,
+  RowPolicy,
+  PolicyEvaluation,
+  PolicyCommand,
+  ObservedAccess,
+  RowSecurityMode,
+} from './explain/row-access-explanation.interface';
+export { runCli } from './cli/run-cli';
+export type { CliIo } from './cli/cli-io';
+export { catalogFindingsToSarif } from './cli/catalog-findings.sarif';
+export type { SarifLog } from './cli/catalog-findings.sarif';
