@@ -1,36 +1,25 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { createTenancyDataSource, TenancyModule } from 'nestjs-rls-tenancy';
 import { Ticket } from './ticket.entity';
 import { TicketsController } from './tickets.controller';
 
-/** What the app needs from its environment. */
-export interface AppConfig {
-  /** The app role's connection (not the owner's). */
-  databaseUrl: string;
-  /** HS256 secret, at least 32 characters. */
-  jwtSecret: string;
-}
-
-@Module({})
-export class AppModule {
-  static forRoot(config: AppConfig): DynamicModule {
-    return {
-      module: AppModule,
-      imports: [
-        TypeOrmModule.forRootAsync({
-          useFactory: () => ({
-            type: 'postgres' as const,
-            url: config.databaseUrl,
-            entities: [Ticket],
-            extra: { max: 10, pipeline: true },
-          }),
-          dataSourceFactory: createTenancyDataSource,
-        }),
-        TenancyModule.forRoot({ jwt: { secret: config.jwtSecret }, roles: ['agent', 'admin'] }),
-        TypeOrmModule.forFeature([Ticket]),
-      ],
-      controllers: [TicketsController],
-    };
-  }
-}
+@Module({
+  imports: [
+    TypeOrmModule.forRootAsync({
+      useFactory: () => ({
+        type: 'postgres' as const,
+        url: process.env.APP_DATABASE_URL, // the app role's connection, never the owner's
+        entities: [Ticket],
+        extra: { max: 10, pipeline: true },
+      }),
+      dataSourceFactory: createTenancyDataSource, // routes every query into the request's scope
+    }),
+    TenancyModule.forRootAsync({
+      useFactory: () => ({ jwt: { secret: process.env.JWT_SECRET! }, roles: ['agent', 'admin'] }),
+    }),
+    TypeOrmModule.forFeature([Ticket]),
+  ],
+  controllers: [TicketsController],
+})
+export class AppModule {}

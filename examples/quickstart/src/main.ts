@@ -4,12 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module';
 
 async function bootstrap() {
-  const app = await NestFactory.create(
-    AppModule.forRoot({
-      databaseUrl: process.env.APP_DATABASE_URL!,
-      jwtSecret: process.env.JWT_SECRET!,
-    }),
-  );
+  const app = await NestFactory.create(AppModule);
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true }));
   await app.listen(Number(process.env.PORT ?? 3000));
 }

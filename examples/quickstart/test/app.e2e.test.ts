@@ -95,11 +95,10 @@ describe('the quick start app, installed from the packed library', () => {
     await owner.destroy();
     await admin(async (c) => c.query(`ALTER ROLE ${names.app} PASSWORD '${password}'`));
 
+    process.env.APP_DATABASE_URL = urlAs(names.app, names.db);
+    process.env.JWT_SECRET = SECRET;
     const { AppModule } = await import('../src/app.module');
-    app = await NestFactory.create(
-      AppModule.forRoot({ databaseUrl: urlAs(names.app, names.db), jwtSecret: SECRET }),
-      { logger: false },
-    );
+    app = await NestFactory.create(AppModule, { logger: false });
     app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true }));
     await app.listen(0, '127.0.0.1');
     base = await app.getUrl();
