@@ -58,6 +58,7 @@ for (const pipeline of [false, true]) {
     beforeAll(async () => {
       ({ owner, app } = await notesSetup({ pipeline, subscribers: [RecordingSubscriber] }));
       a = await notesTenant(owner, `ev-${pipeline ? 'p' : 's'}`, ['a-one']);
+      seen.splice(0); // the previous describe's last events, so that eventsAfter(4) waits for ours
       await get(app, '/notes/noop', a.token).expect(200); // caches the tenant's status
       await eventsAfter(4);
     });

@@ -92,6 +92,7 @@ export { TenantRunner } from './context/tenant-runner.service';
 export type { TenantScopeRunOptions } from './typeorm/tenant-transaction.factory';
 export { TenantStatusService } from './auth/tenant-status.service';
 export { TenantAuthGuard } from './auth/tenant-auth.guard';
+export type { TenantClaims } from './auth/tenant-claims.verify';
 export { TenantRolesGuard } from './auth/tenant-roles.guard';
 export { TenantTransactionInterceptor } from './http/tenant-transaction.interceptor';
 export { TenancyExceptionFilter } from './http/tenancy-exception.filter';

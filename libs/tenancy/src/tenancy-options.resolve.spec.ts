@@ -112,6 +112,7 @@ describe('resolveTenancyOptions: defaults', () => {
   it('sets every field the merged types promise, from a literal with only the required ones', () => {
     const module: AlwaysSet<ResolvedTenancyOptions> = {
       jwt: true,
+      resolveTenantContext: false,
       roles: true,
       claims: true,
       settings: true,

@@ -42,6 +42,14 @@ export function resolveTenancyOptions(given: TenancyModuleOptions): ResolvedTena
       `roles: ${JSON.stringify(badRole)} is not a usable role name (${ROLE_FORM})`,
     );
   }
+  if (
+    given.resolveTenantContext !== undefined &&
+    typeof given.resolveTenantContext !== 'function'
+  ) {
+    throw new TenancyConfigurationError(
+      'resolveTenantContext must be a function of the ExecutionContext returning { tenantId, userId, role }',
+    );
+  }
   const options = { ...new TenancyModuleOptions(), ...defined(given) };
   const settings = { ...new TenancySettingNames(), ...defined(options.settings) };
   Object.values(settings).forEach(settingLiteral);

@@ -4,5 +4,7 @@ export const CLS_TENANT_CONTEXT = Symbol('tenancy.context');
 export const CLS_TENANT_TRANSACTION = Symbol('tenancy.transaction');
 /** Metadata key written by @Roles(). */
 export const ROLES_METADATA = 'tenancy:roles';
-/** Name of the passport strategy the library registers. */
-export const TENANCY_JWT_STRATEGY = 'tenancy-jwt';
+/** Prefix of the passport name each module instance registers its JWT strategy under. */
+export const TENANCY_JWT_STRATEGY_NAME = 'tenancy-jwt';
+/** Injection token of the module instance's JWT strategy (a TenancyJwtStrategy). */
+export const TENANCY_JWT_STRATEGY = Symbol('tenancy.jwt-strategy');

@@ -1,6 +1,6 @@
 import { Module, Provider } from '@nestjs/common';
 import { AuditLogService } from './audit/audit-log.service';
-import { TenancyJwtStrategy } from './auth/tenancy-jwt.strategy';
+import { tenancyJwtStrategyProvider } from './auth/tenancy-jwt.strategy';
 import { TenantAuthGuard } from './auth/tenant-auth.guard';
 import { TenantRolesGuard } from './auth/tenant-roles.guard';
 import { TenantStatusService } from './auth/tenant-status.service';
@@ -11,6 +11,7 @@ import { TenancyExceptionFilter } from './http/tenancy-exception.filter';
 import { TenantTransactionInterceptor } from './http/tenant-transaction.interceptor';
 import { ConfigurableModuleClass, TENANCY_MODULE_OPTIONS } from './tenancy.module-definition';
 import { RESOLVED_TENANCY_OPTIONS } from './tenancy.providers';
+import { TENANCY_JWT_STRATEGY } from './tenancy.internal-constants';
 import { resolveTenancyOptions } from './tenancy-options.resolve';
 import { TenancyModuleOptions } from './tenancy.options';
 import { TenantTransactionFactory } from './typeorm/tenant-transaction.factory';
@@ -27,7 +28,7 @@ const exported = [
   TenantContextService,
   TenantRunner,
   TenantStatusService,
-  TenancyJwtStrategy,
+  TENANCY_JWT_STRATEGY,
   TenantAuthGuard,
   TenantRolesGuard,
   TenantTransactionInterceptor,
@@ -47,7 +48,7 @@ const exported = [
     TenantContextService,
     TenantRunner,
     TenantStatusService,
-    TenancyJwtStrategy,
+    tenancyJwtStrategyProvider,
     TenantAuthGuard,
     TenantRolesGuard,
     TenantTransactionInterceptor,

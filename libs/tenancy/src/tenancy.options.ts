@@ -1,5 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { ClsModuleOptions } from 'nestjs-cls';
+import type { ExecutionContext } from '@nestjs/common';
+import type { TenantClaims } from './auth/tenant-claims.verify';
 import type { CatalogCheckOptions } from './catalog/catalog-check';
 
 /**
@@ -117,6 +119,17 @@ export class TenantStatusOptions {
 export class TenancyModuleOptions {
   /** Token verification. Required. */
   jwt: TenancyJwtOptions;
+  /**
+   * Your own authentication instead of the built-in JWT strategy: called by `TenantAuthGuard` with
+   * the request's ExecutionContext (read `request.user` set by your own @nestjs/passport guard, an
+   * API key, a GraphQL context, a message), it returns the request's `{ tenantId, userId, role }`.
+   * They get the JWT path's checks: uuid tenant and user (401), a role in `roles` (403), a tenant
+   * that exists (401) and is active (403). `undefined` or a throw is a 401 (a thrown 401/403
+   * HttpException keeps its message). Default: none (the built-in JWT strategy).
+   */
+  resolveTenantContext?: (
+    context: ExecutionContext,
+  ) => TenantClaims | undefined | Promise<TenantClaims | undefined>;
   /**
    * Roles a token may carry (each 1-64 letters, digits, `_`, `-` or `.` starting with a letter,
    * checked at start-up); a token with any other role is refused with 403. Required.
@@ -236,7 +249,7 @@ type OptionGroup = 'jwt' | 'claims' | 'settings' | 'tenantStatus';
 /** {@link TenancyModuleOptions} after `resolveTenancyOptions` merged it: what the library reads. */
 export type ResolvedTenancyOptions = WithDefaults<
   Omit<TenancyModuleOptions, OptionGroup>,
-  'platform' | 'requestRoleFunction'
+  'platform' | 'requestRoleFunction' | 'resolveTenantContext'
 > & {
   jwt: ResolvedJwtOptions;
   claims: TenancyClaimNames;

@@ -1,6 +1,8 @@
 import {
   CanActivate,
   ExecutionContext,
+  HttpException,
+  HttpStatus,
   Inject,
   Injectable,
   UnauthorizedException,
@@ -9,9 +11,10 @@ import { ClsService } from 'nestjs-cls';
 import passport from 'passport';
 import { TenantContext } from '../context/tenant-context.interface';
 import { RESOLVED_TENANCY_OPTIONS } from '../tenancy.providers';
-import { CLS_TENANT_CONTEXT } from '../tenancy.internal-constants';
+import { CLS_TENANT_CONTEXT, TENANCY_JWT_STRATEGY } from '../tenancy.internal-constants';
 import { ResolvedTenancyOptions } from '../tenancy.options';
-import { TenancyJwtStrategy } from './tenancy-jwt.strategy';
+import { TenantClaims, verifyTenantClaims } from './tenant-claims.verify';
+import { TenantStatusService } from './tenant-status.service';
 
 const MESSAGES: Record<string, string> = {
   'No auth token': 'missing bearer token',
@@ -26,43 +29,35 @@ const MESSAGES: Record<string, string> = {
   'invalid nbf value': 'invalid nbf claim: seconds since the epoch expected',
 };
 
+/** How the resolved fields are named in 401/403 messages of the `resolveTenantContext` path. */
+const RESOLVED_LABELS = {
+  tenantId: 'resolved tenantId',
+  userId: 'resolved userId',
+  role: 'resolved role',
+};
+
 type HttpRequest = { headers?: Record<string, unknown>; user?: unknown };
 
 /**
- * Authenticates the request with this module's JWT strategy and puts the resulting TenantContext
- * (with the request id) into CLS. Like @nestjs/passport's AuthGuard, override `getRequest`,
- * `getResponse` or `handleRequest` to adapt it rather than forking it.
+ * Authenticates the request, with this module's JWT strategy or the `resolveTenantContext` option,
+ * and puts the resulting TenantContext (with the request id) into CLS. Like @nestjs/passport's
+ * AuthGuard, override `getRequest`, `getResponse` or `handleRequest` to adapt it rather than
+ * forking it.
  */
 @Injectable()
 export class TenantAuthGuard implements CanActivate {
   constructor(
     private readonly cls: ClsService,
-    @Inject(TenancyJwtStrategy) private readonly strategy: { readonly name: string },
+    @Inject(TENANCY_JWT_STRATEGY) private readonly strategy: { readonly name: string },
     @Inject(RESOLVED_TENANCY_OPTIONS) private readonly options: ResolvedTenancyOptions,
+    private readonly statuses: TenantStatusService,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = this.getRequest(context);
-    const header = request?.headers?.authorization;
-    if (typeof header === 'string' && header.length > this.options.jwt.maxTokenLength) {
-      throw new UnauthorizedException('token too large');
-    }
-    const user = await new Promise<TenantContext>((resolve, reject) => {
-      const authenticate = passport.authenticate(
-        this.strategy.name,
-        { session: false },
-        (err: unknown, found: unknown, info: unknown) => {
-          try {
-            resolve(this.handleRequest(err, found, info, context));
-          } catch (e) {
-            reject(e instanceof Error ? e : new UnauthorizedException('invalid token'));
-          }
-        },
-      ) as (req: unknown, res: unknown, next: (err?: unknown) => void) => void;
-      authenticate(request, this.getResponse(context), (err?: unknown) =>
-        reject(err instanceof Error ? err : new UnauthorizedException('invalid token')),
-      );
-    });
+    const user = this.options.resolveTenantContext
+      ? await this.resolve(this.options.resolveTenantContext, context)
+      : await this.authenticate(request, context);
     request.user = Object.freeze({ ...user, requestId: this.cls.getId() });
     this.cls.set(CLS_TENANT_CONTEXT, request.user);
     return true;
@@ -93,4 +88,53 @@ export class TenantAuthGuard implements CanActivate {
     }
     return user as TenantContext;
   }
+
+  /** The built-in path: the bearer token, verified by this module's JWT strategy. */
+  private async authenticate(request: HttpRequest, context: ExecutionContext) {
+    const header = request?.headers?.authorization;
+    if (typeof header === 'string' && header.length > this.options.jwt.maxTokenLength) {
+      throw new UnauthorizedException('token too large');
+    }
+    return new Promise<TenantContext>((resolve, reject) => {
+      const authenticate = passport.authenticate(
+        this.strategy.name,
+        { session: false },
+        (err: unknown, found: unknown, info: unknown) => {
+          try {
+            resolve(this.handleRequest(err, found, info, context));
+          } catch (e) {
+            reject(e instanceof Error ? e : new UnauthorizedException('invalid token'));
+          }
+        },
+      ) as (req: unknown, res: unknown, next: (err?: unknown) => void) => void;
+      authenticate(request, this.getResponse(context), (err?: unknown) =>
+        reject(err instanceof Error ? err : new UnauthorizedException('invalid token')),
+      );
+    });
+  }
+
+  /** The app's own path: `resolveTenantContext`, then the checks the JWT path applies. */
+  private async resolve(
+    resolver: NonNullable<ResolvedTenancyOptions['resolveTenantContext']>,
+    context: ExecutionContext,
+  ): Promise<TenantContext> {
+    let claims: TenantClaims | undefined;
+    try {
+      claims = await resolver(context);
+    } catch (error) {
+      throw isAuthRefusal(error) ? error : new UnauthorizedException('not authenticated');
+    }
+    if (claims === undefined || claims === null) {
+      throw new UnauthorizedException('not authenticated');
+    }
+    return verifyTenantClaims(claims, RESOLVED_LABELS, this.options.roles, this.statuses);
+  }
+}
+
+/** True for a 401 or 403 HttpException: a refusal the resolver chose, passed on as it is. */
+function isAuthRefusal(error: unknown): error is HttpException {
+  return (
+    error instanceof HttpException &&
+    [HttpStatus.UNAUTHORIZED, HttpStatus.FORBIDDEN].includes(error.getStatus())
+  );
 }

@@ -37,7 +37,7 @@ export class TenantStatusService {
 
   /**
    * Throws unless the tenant exists and is active: {@link UnknownTenantError} or
-   * {@link TenantSuspendedError}. HTTP requests are checked by the JWT strategy; call this before a
+   * {@link TenantSuspendedError}. HTTP requests are checked by TenantAuthGuard; call this before a
    * job's `run(context, fn)` so that a suspended tenant's queued work stops as its requests do.
    */
   async assertActive(tenantId: string): Promise<void> {
