@@ -72,7 +72,7 @@ export function resolveTenancyOptions(given: TenancyModuleOptions): ResolvedTena
 }
 
 /** `given` without the fields whose value is `undefined`, so that those keep their default. */
-function defined<T extends object>(given: T | undefined): Partial<T> {
+export function defined<T extends object>(given: T | undefined): Partial<T> {
   return Object.fromEntries(
     Object.entries(given ?? {}).filter(([, value]) => value !== undefined),
   ) as Partial<T>;

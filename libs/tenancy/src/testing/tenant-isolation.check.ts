@@ -8,6 +8,7 @@ import {
 } from '../index';
 import type { TenancySettingNames, TenantContext } from '../index';
 import { validTenantContext } from '../context/tenant-context.validation';
+import { defined } from '../tenancy-options.resolve';
 import { IsolationFinding, probeFinding } from './isolation-finding';
 import { ProbeConnection } from './probe-connection';
 import { probeTenantTable, ProbeTenants } from './tenant-table.probe';
@@ -151,11 +152,6 @@ function appDefaults(app: NestApplicationLike): Partial<TenantIsolationOptions> 
     schemas: catalog?.schemas,
     ignore: catalog?.ignore,
   });
-}
-
-/** A copy without the keys whose value is undefined, so that they do not hide a default. */
-function defined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** Refuses a DataSource the kit cannot use. */

@@ -116,19 +116,9 @@ export class TenantQueryRunner extends PostgresQueryRunner {
     return this.ended;
   }
 
-  /** Whether any statement was sent (and so a transaction is open or was). */
-  get started(): boolean {
-    return this.queued !== undefined;
-  }
-
   /** Whether the scope's transaction is beginning in the current async context (BEGIN and the settings). */
   get isBeginning(): boolean {
     return beginning.getStore() === this;
-  }
-
-  /** Whether the transaction is pipelined (BEGIN and the settings were sent without waiting). */
-  get isPipelined(): boolean {
-    return this.pipelined;
   }
 
   /**
