@@ -14,6 +14,8 @@ tarball="$(cd libs/tenancy && npm pack --silent --pack-destination "$work" | tai
 contents="$(tar -tzf "$work/$tarball")"
 echo "== packed $tarball: $(wc -l <<<"$contents") files"
 grep -qx 'package/LICENSE' <<<"$contents" || { echo "LICENSE missing from the tarball" >&2; exit 1; }
+grep -qx 'package/docs/reference.md' <<<"$contents" || { echo "docs/ missing from the tarball" >&2; exit 1; }
+npx ts-node scripts/quickstart-matches-readme.ts
 mkdir "$work/app"
 tar -C examples/quickstart --exclude node_modules --exclude dist -cf - . | tar -C "$work/app" -xf -
 cd "$work/app"

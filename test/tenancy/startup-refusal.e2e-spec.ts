@@ -172,6 +172,10 @@ describe('TenancyModule: start-up check of the tenant registry', () => {
       'DROP TABLE tenancy.tenants',
       /the tenant registry tenancy\.tenants does not exist[^\n]*createTenantRegistry\(\)/,
     ],
+    [
+      'DROP POLICY tenant_self_read ON tenancy.tenants',
+      /no policy that lets the application role "app_user" read a row[^\n]*CREATE POLICY tenant_self_read ON tenancy\.tenants FOR SELECT TO app_user/,
+    ],
   ] as const) {
     it(`with startupCheck 'warn', answers a request 500 and logs the fix after ${breakIt}`, async () => {
       await broken(breakIt, async () => {

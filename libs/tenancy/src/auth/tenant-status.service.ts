@@ -5,6 +5,7 @@ import { TenantTransactionFactory } from '../typeorm/tenant-transaction.factory'
 import { TenantRunner } from '../context/tenant-runner.service';
 import { TenantSuspendedError, UnknownTenantError } from '../errors/tenancy-errors';
 import { TenancyConfigurationError } from '../errors/tenancy.error';
+import { checkTenantRegistry } from '../catalog/tenant-registry.check';
 
 const STATUS_READER = '00000000-0000-0000-0000-000000000000';
 
@@ -75,9 +76,26 @@ export class TenantStatusService {
           .catch((error: unknown) => {
             throw registryError(error) ?? error;
           });
-        return rows[0]?.status;
+        return rows[0]?.status ?? (await this.assertRegistryReadable());
       },
     );
+  }
+
+  /**
+   * On a miss, tells an unknown tenant from a registry the role cannot see into: without a policy
+   * letting the app role read its own row, every tenant looks unknown, which is a configuration
+   * error (500 with the fix), not a 401. Costs a catalog query per unknown tenant per cache period.
+   */
+  private async assertRegistryReadable(): Promise<undefined> {
+    const db = this.transactions.dataSource;
+    const [{ role }] = await db.query<{ role: string }[]>('SELECT current_user AS role');
+    const findings = await checkTenantRegistry(db, {
+      appRole: role,
+      tenantSetting: this.options.settings.tenantId,
+    });
+    const noPolicy = findings.find((f) => f.code === 'TENANT_REGISTRY_NO_POLICY');
+    if (noPolicy) throw new TenancyConfigurationError(noPolicy.message);
+    return undefined;
   }
 }
 
