@@ -16,8 +16,8 @@ for (const [, path, body] of blocks) {
     failed++;
   }
 }
-if (blocks.length < 5) {
-  console.error(`expected the 5 quick start files in the README, found ${blocks.length}`);
+if (blocks.length < 7) {
+  console.error(`expected the 7 quick start files in the README, found ${blocks.length}`);
   failed++;
 }
 console.log(`== README quick start: ${blocks.length} files compared, ${failed} differ`);

@@ -13,16 +13,19 @@ export function formatIsolationFindings(findings: IsolationFinding[]): string {
 }
 
 /**
- * Runs {@link checkTenantIsolation} and throws a {@link TenantIsolationError} listing every `leak`
- * and `error` finding; resolves with all findings (`info` ones included) when there is none. Works
- * in any test runner: `await expectTenantIsolation(dataSource, { a, b })` inside a test.
+ * Runs {@link checkTenantIsolation} and throws a {@link TenantIsolationError} listing every `leak`,
+ * `error` and (unless `allowIncomplete`) `incomplete` finding; resolves with all findings (`info`
+ * ones included) when there is none. Works in any test runner:
+ * `await expectTenantIsolation(dataSource, { a, b })` inside a test.
  */
 export async function expectTenantIsolation(
   target: TenantIsolationTarget,
   options: TenantIsolationOptions,
 ): Promise<IsolationFinding[]> {
   const findings = await checkTenantIsolation(target, options);
-  const failures = findings.filter((f) => f.severity !== 'info');
+  const failures = findings.filter(
+    (f) => f.severity !== 'info' && (f.severity !== 'incomplete' || !options.allowIncomplete),
+  );
   if (failures.length) {
     throw new TenantIsolationError(
       `tenants are not isolated: ${formatIsolationFindings(failures).replace(/^tenant isolation check: /, '')}`,

@@ -3,10 +3,12 @@ import type { CatalogFindingCode } from '../index';
 /**
  * How much a finding matters: `leak` means one tenant (or a connection without a tenant) could
  * read or write another tenant's rows, or the catalog allows it; `error` means the kit could not
- * check what it was asked to check; `info` means a probe was skipped or could not decide, and why.
- * {@link expectTenantIsolation} fails on `leak` and `error`.
+ * check what it was asked to check; `incomplete` means a table was only partly probed because a
+ * tenant has no row in it (seed one); `info` means a probe was skipped (the role may not write the
+ * table) or could not decide, and why. {@link expectTenantIsolation} fails on `leak`, `error` and,
+ * unless `allowIncomplete` is set, `incomplete`.
  */
-export type IsolationSeverity = 'leak' | 'error' | 'info';
+export type IsolationSeverity = 'leak' | 'error' | 'incomplete' | 'info';
 
 /** What a dynamic probe of {@link checkTenantIsolation} can find (catalog findings keep their own codes). */
 export type IsolationProbeCode =
@@ -54,7 +56,7 @@ export const PROBE_SEVERITY: Readonly<Record<IsolationProbeCode, IsolationSeveri
   KIT_ROLE_BYPASSES_RLS: 'error',
   NO_TENANT_TABLES: 'error',
   PROBE_FAILED: 'error',
-  NO_TENANT_DATA: 'info',
+  NO_TENANT_DATA: 'incomplete',
   PROBE_SKIPPED: 'info',
 };
 
