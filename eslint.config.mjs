@@ -70,9 +70,12 @@ export default tseslint.config(
                 '@app/tenancy/*',
                 '!@app/tenancy/testing',
                 '!@app/tenancy/transactional',
+                '!@app/tenancy/jobs',
+                '!@app/tenancy/microservices',
+                '!@app/tenancy/graphql',
               ],
               message:
-                'Import the library only through @app/tenancy (or its published subpaths @app/tenancy/testing and @app/tenancy/transactional).',
+                'Import the library only through @app/tenancy (or its published subpaths @app/tenancy/testing, @app/tenancy/transactional, @app/tenancy/jobs, @app/tenancy/microservices and @app/tenancy/graphql).',
             },
           ],
         },

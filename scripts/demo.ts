@@ -11,8 +11,10 @@ import { seedSales } from '../apps/sales-api/src/seed';
 import { supportDemoTokens } from '../apps/support-api/src/demo-tokens';
 import { salesDemoTokens } from '../apps/sales-api/src/demo-tokens';
 import { slaScheduleFromEnv } from '../apps/support-api/src/sla/sla-schedule';
+import { DEV_JOB_SECRET, ensureDemoRedis } from './demo-redis';
 import { formatDuration } from '../apps/support-api/src/sla/format-duration';
 import { SlaJob } from '../apps/support-api/src/sla/sla.job';
+import { demoAmqp } from './demo-amqp';
 
 /** Seeds the tenant registry with the three demo tenants (fixed ids); leaves existing rows alone. */
 async function seedTenants(owner: Client): Promise<void> {
@@ -65,10 +67,20 @@ async function main(): Promise<void> {
   const jwtSecret = jwtSecretFromEnv();
   const supportPort = Number(process.env.SUPPORT_PORT ?? 3001);
   const salesPort = Number(process.env.SALES_PORT ?? 3002);
+  const redis = await ensureDemoRedis();
+  const amqp = await demoAmqp();
   const support = await createSupportApp({
+    amqpUrl: amqp.url,
     databaseUrl: db.appUrl,
     platformDatabaseUrl: db.platformUrl,
     sla: slaScheduleFromEnv(),
+    jobs: redis.url
+      ? {
+          redisUrl: redis.url,
+          prefix: 'tenancy-demo',
+          secret: process.env.JOB_SECRET?.trim() || DEV_JOB_SECRET,
+        }
+      : undefined,
     jwtSecret,
     logger: new DemoLogger(),
   });
@@ -85,8 +97,10 @@ async function main(): Promise<void> {
   const lines = [
     '',
     `Apps connect as ${db.roles.app}: ${redact(db.appUrl)}`,
+    redis.note,
     `support-api: ${supportUrl}  (OpenAPI: ${supportUrl}/docs)`,
-    `sales-api:   ${salesUrl}  (OpenAPI: ${salesUrl}/docs)`,
+    amqp.note,
+    `sales-api:   ${salesUrl}  (Fastify; OpenAPI: ${salesUrl}/docs-json)`,
     jwtSecret === DEV_JWT_SECRET
       ? 'JWT_SECRET is not set: signing with the DEVELOPMENT default secret (never use it in production).'
       : 'Signing tokens with JWT_SECRET from the environment.',

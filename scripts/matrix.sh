@@ -17,8 +17,8 @@ node_cmd=(node)
 case "$leg" in
   typeorm-0.3) swap=(typeorm@0.3) ;;
   nest-11)
-    swap=(@nestjs/common@11 @nestjs/core@11 @nestjs/platform-express@11 @nestjs/typeorm@11
-      @nestjs/testing@11 @nestjs/swagger@11 @nestjs/schedule@6)
+    swap=(@nestjs/common@11 @nestjs/core@11 @nestjs/platform-express@11 @nestjs/platform-fastify@11
+      @nestjs/typeorm@11 @nestjs/testing@11 @nestjs/swagger@11 @nestjs/schedule@6)
     ;;
   cls-7)
     swap=(nestjs-cls@7)

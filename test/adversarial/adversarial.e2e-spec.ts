@@ -73,6 +73,13 @@ for (const via of vias()) {
       await owner.end();
     });
 
+    it('attacks both HTTP platforms: support-api on Express, sales-api on Fastify', () => {
+      expect([apps.support, apps.sales].map((app) => app.getHttpAdapter().getType())).toEqual([
+        'express',
+        'fastify',
+      ]);
+    });
+
     type Route = [string, 'support' | 'sales', Method, () => string, () => string, (() => object)?];
     const idRoutes: Route[] = [
       ['GET a ticket', 'support', 'get', () => `/tickets/${bIds.ticket}`, () => a.agent],

@@ -11,7 +11,10 @@ import { findPgBouncer, RunningPgBouncer, startPgBouncer } from '../isolation/su
 
 export const SECRET = 'adversarial-suite-secret-0123456789-abcdefgh';
 
-/** Both apps in one process, on the test database directly or through PgBouncer (transaction mode). */
+/**
+ * Both apps in one process, on the test database directly or through PgBouncer (transaction mode):
+ * support-api on Express and sales-api on Fastify, so every pass attacks both HTTP platforms.
+ */
 export interface BothApps {
   support: INestApplication;
   sales: INestApplication;

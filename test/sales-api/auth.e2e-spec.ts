@@ -41,6 +41,11 @@ describe('sales-api: authentication on every route', () => {
     expect(res.body).toEqual({ status: 'ok' });
   });
 
+  it('serves the Swagger UI at /docs on Fastify', async () => {
+    const res = await request(h.app.getHttpServer()).get('/docs').redirects(1).expect(200);
+    expect(res.text).toContain('swagger-ui');
+  });
+
   it('serves the OpenAPI document at /docs-json with every route', async () => {
     const res = await request(h.app.getHttpServer()).get('/docs-json').expect(200);
     expect(Object.keys(res.body.paths).sort()).toEqual([

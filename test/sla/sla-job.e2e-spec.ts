@@ -4,7 +4,7 @@ import { Client } from 'pg';
 import request from 'supertest';
 import { signToken } from '@app/demo-kit';
 import type { AuditEntry, TenantContext } from '@app/tenancy';
-import { TenantRunner } from '@app/tenancy';
+import { SlaEscalationProcessor } from '../../apps/support-api/src/sla/sla-escalation.processor';
 import { SLA_SYSTEM_USER_ID } from '../../apps/support-api/src/sla/sla-system-user';
 import { SlaJob } from '../../apps/support-api/src/sla/sla.job';
 import { connect, createTenant } from '../support/db';
@@ -13,6 +13,7 @@ import {
   before,
   commentsOf,
   DAY,
+  dropSlaQueues,
   insertTicket,
   NOW,
   SLA_SECRET,
@@ -23,10 +24,14 @@ import {
 const COMMENT = 'Priority raised to high by the SLA job: open for more than 24 hours.';
 const RUN_ID = `sla-${NOW.toISOString()}`;
 
-/** The SLA job: per-tenant escalation in each tenant's own context, driven through runOnce(). */
+/**
+ * The SLA job: the platform lists active tenants and enqueues one escalation job per tenant (BullMQ
+ * on real Redis); each runs in its own tenant's context and transaction. Driven through runOnce().
+ */
 describe('support-api SLA job (runOnce)', () => {
   let app: INestApplication;
   let job: SlaJob;
+  let worker: SlaEscalationProcessor;
   let owner: Client;
   let admin: Client;
 
@@ -43,12 +48,14 @@ describe('support-api SLA job (runOnce)', () => {
     admin = await connect('admin');
     app = await startSlaApp();
     job = app.get(SlaJob);
+    worker = app.get(SlaEscalationProcessor);
   });
   afterEach(() => {
     jest.restoreAllMocks();
   });
   afterAll(async () => {
     await app.close();
+    await dropSlaQueues();
     await owner.end();
     await admin.end();
   });
@@ -223,16 +230,24 @@ describe('support-api SLA job (runOnce)', () => {
     const expectUntouched = async (tenantId: string) => {
       expect((await ticketsOf(admin, tenantId))[tickets[tenantId]].priority).toBe('normal');
       expect(await commentsOf(admin, tenantId)).toEqual([]);
-      expect((await auditOf(tenantId)).filter((e) => e.requestId === RUN_ID)).toEqual([]);
+      const audit = await admin.query(
+        `SELECT id FROM tenancy.audit_log WHERE tenant_id = $1 AND request_id = $2`,
+        [tenantId, RUN_ID],
+      );
+      expect(audit.rows).toEqual([]);
     };
 
-    it('is reported in failed and does not stop the tenants after it', async () => {
-      const original = job.escalateTenant.bind(job);
-      jest.spyOn(job, 'escalateTenant').mockImplementation(async (tenantId, now) => {
-        if (tenantId === first) throw new Error('injected failure');
-        return original(tenantId, now);
+    it('is retried, then reported in failed, and does not stop the other tenants', async () => {
+      const original = worker.escalate.bind(worker);
+      const tries: Record<string, number> = {};
+      jest.spyOn(worker, 'escalate').mockImplementation(async (context, now, olderThanMs) => {
+        tries[context.tenantId] = (tries[context.tenantId] ?? 0) + 1;
+        if (context.tenantId === first) throw new Error('injected failure');
+        return original(context, now, olderThanMs);
       });
       const result = await job.runOnce(NOW);
+      expect(tries[first]).toBe(3);
+      expect(tries[second]).toBe(1);
       expect(result.failed).toContain(first);
       expect(result.failed).not.toContain(second);
       expect(result.escalated[first]).toBeUndefined();
@@ -241,45 +256,67 @@ describe('support-api SLA job (runOnce)', () => {
       expect((await ticketsOf(admin, second))[tickets[second]].priority).toBe('high');
     });
 
-    it('is rolled back when it fails after writing, inside its own transaction', async () => {
-      const tenancy = app.get(TenantRunner);
-      const run = tenancy.run.bind(tenancy);
-      let writtenBeforeFailure: unknown;
+    it('is rolled back when it fails after writing, inside its own transaction, on every attempt', async () => {
+      const original = worker.escalate.bind(worker);
+      const writtenBeforeFailure: number[] = [];
       jest
-        .spyOn(tenancy, 'run')
-        .mockImplementation(<T>(context: TenantContext, fn: () => Promise<T> | T) =>
-          run(context, async () => {
-            const value = await fn();
-            if (context.tenantId === first) {
-              writtenBeforeFailure = value;
-              throw new Error('failure after the writes');
-            }
-            return value;
-          }),
-        );
+        .spyOn(worker, 'escalate')
+        .mockImplementation(async (context: TenantContext, now: Date, olderThanMs: number) => {
+          const value = await original(context, now, olderThanMs);
+          if (context.tenantId === first) {
+            writtenBeforeFailure.push(value);
+            throw new Error('failure after the writes');
+          }
+          return value;
+        });
       const result = await job.runOnce(NOW);
       jest.restoreAllMocks();
-      expect(writtenBeforeFailure).toBe(1);
+      expect(writtenBeforeFailure).toEqual([1, 1, 1]);
       expect(result.failed).toContain(first);
       expect(result.escalated[second]).toBe(1);
       await expectUntouched(first);
       expect(await commentsOf(admin, second)).toHaveLength(1);
+    });
+
+    it('is refused by the worker, not run, when suspended after the listing: reported in failed, untouched', async () => {
+      const enqueue = job.enqueueTenant.bind(job);
+      const escalated: string[] = [];
+      const original = worker.escalate.bind(worker);
+      jest.spyOn(worker, 'escalate').mockImplementation(async (context, now, olderThanMs) => {
+        escalated.push(context.tenantId);
+        return original(context, now, olderThanMs);
+      });
+      jest.spyOn(job, 'enqueueTenant').mockImplementation(async (tenantId, now) => {
+        if (tenantId === first) {
+          await owner.query(`UPDATE tenancy.tenants SET status = 'suspended' WHERE id = $1`, [
+            first,
+          ]);
+        }
+        return enqueue(tenantId, now);
+      });
+      const result = await job.runOnce(NOW);
+      expect(result.failed).toContain(first);
+      expect(result.escalated[first]).toBeUndefined();
+      expect(escalated).not.toContain(first);
+      expect(result.escalated[second]).toBe(1);
+      await expectUntouched(first);
     });
   });
 
   it('never overlaps itself: concurrent runs queue, a tick during a run is skipped', async () => {
     const tenant = await createTenant(owner, 'sla-overlap');
     const ticket = await insertTicket(owner, tenant, { createdAt: before(2 * DAY) });
-    const original = job.escalateTenant.bind(job);
+    const original = worker.escalate.bind(worker);
     let active = 0;
     let most = 0;
     let callsForTenant = 0;
-    jest.spyOn(job, 'escalateTenant').mockImplementation(async (tenantId, now) => {
+    jest.spyOn(worker, 'escalate').mockImplementation(async (context, now, olderThanMs) => {
+      if (context.tenantId !== tenant) return original(context, now, olderThanMs);
       active++;
       most = Math.max(most, active);
-      if (tenantId === tenant) callsForTenant++;
+      callsForTenant++;
       try {
-        return await original(tenantId, now);
+        return await original(context, now, olderThanMs);
       } finally {
         active--;
       }

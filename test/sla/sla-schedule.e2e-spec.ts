@@ -3,13 +3,14 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { PlatformNotConfiguredError } from '@app/tenancy';
 import { formatDuration } from '../../apps/support-api/src/sla/format-duration';
 import { SLA_INTERVAL_NAME } from '../../apps/support-api/src/sla/sla-options';
+import { redisOptionsFromUrl, supportJobsFromEnv } from '../../apps/support-api/src/sla/sla-queue';
 import {
   DEFAULT_SLA_SCHEDULE,
   resolveSlaSchedule,
   slaScheduleFromEnv,
 } from '../../apps/support-api/src/sla/sla-schedule';
 import { SlaJob } from '../../apps/support-api/src/sla/sla.job';
-import { startSlaApp } from './sla.fixture';
+import { dropSlaQueues, startSlaApp } from './sla.fixture';
 
 const CENTURY = 100 * 365 * 24 * 60 * 60 * 1000;
 
@@ -26,8 +27,9 @@ describe('support-api SLA job scheduling', () => {
     jest.restoreAllMocks();
     await Promise.all(apps.splice(0).map((a) => a.close()));
   });
+  afterAll(() => dropSlaQueues());
 
-  it('is registered with the defaults (every 60 s, older than 24 h) when sla is not set', async () => {
+  it('is registered with the defaults (every 60 s, older than 24 h, 3 attempts) when sla is not set', async () => {
     const app = await start({ sla: undefined });
     jest.spyOn(app.get(SlaJob), 'runOnce').mockResolvedValue({
       tenants: 0,
@@ -35,11 +37,9 @@ describe('support-api SLA job scheduling', () => {
       failed: [],
     });
     expect(app.get(SchedulerRegistry).getIntervals()).toEqual([SLA_INTERVAL_NAME]);
-    expect(app.get(SlaJob).options).toEqual({
-      schedule: { everyMs: 60_000, olderThanMs: 86_400_000 },
-      scheduled: true,
-    });
-    expect(DEFAULT_SLA_SCHEDULE).toEqual({ everyMs: 60_000, olderThanMs: 86_400_000 });
+    const defaults = { everyMs: 60_000, olderThanMs: 86_400_000, attempts: 3, retryDelayMs: 1000 };
+    expect(app.get(SlaJob).options).toEqual({ schedule: defaults, scheduled: true });
+    expect(DEFAULT_SLA_SCHEDULE).toEqual(defaults);
   });
 
   it('is registered with the configured period, fires on it, and is removed on close', async () => {
@@ -85,12 +85,49 @@ describe('support-api SLA job scheduling', () => {
     await expect(app.get(SlaJob).runOnce()).rejects.toBeInstanceOf(PlatformNotConfiguredError);
   });
 
+  it('registers nothing, and says so in the log, without a jobs config (Redis for the queue)', async () => {
+    const log = jest.spyOn(Logger.prototype, 'log');
+    const app = await start({ jobs: undefined, sla: undefined });
+    expect(app.get(SchedulerRegistry).getIntervals()).toEqual([]);
+    expect(app.get(SlaJob).options).toMatchObject({
+      scheduled: false,
+      disabledReason: 'no jobs config (REDIS_URL, JOB_SECRET) for the escalation jobs queue',
+    });
+    expect(log.mock.calls.map(([message]) => String(message))).toContainEqual(
+      'SLA job disabled: no jobs config (REDIS_URL, JOB_SECRET) for the escalation jobs queue',
+    );
+    await expect(app.get(SlaJob).runOnce()).rejects.toThrow(
+      'the SLA job needs its queue: configure jobs (REDIS_URL and JOB_SECRET) in SupportApiConfig',
+    );
+  });
+
   it('refuses a schedule a timer cannot run', async () => {
     await expect(start({ sla: { everyMs: 0, olderThanMs: 1 } })).rejects.toThrow(/sla.everyMs/);
     await expect(start({ sla: { everyMs: 1000, olderThanMs: -1 } })).rejects.toThrow(
       /sla.olderThanMs/,
     );
     expect(() => resolveSlaSchedule({ everyMs: 2 ** 31 })).toThrow(/sla.everyMs/);
+    await expect(start({ sla: { attempts: 0 } })).rejects.toThrow(/sla.attempts/);
+    expect(() => resolveSlaSchedule({ retryDelayMs: 1.5 })).toThrow(/sla.retryDelayMs/);
+  });
+
+  it('reads REDIS_URL, JOB_SECRET and JOB_PREFIX from the environment', () => {
+    expect(supportJobsFromEnv({})).toBeUndefined();
+    expect(
+      supportJobsFromEnv({ REDIS_URL: 'redis://10.0.0.5:6380/2', JOB_SECRET: 's'.repeat(32) }),
+    ).toEqual({ redisUrl: 'redis://10.0.0.5:6380/2', secret: 's'.repeat(32), prefix: undefined });
+    expect(() => supportJobsFromEnv({ REDIS_URL: 'redis://127.0.0.1:6379' })).toThrow(
+      'JOB_SECRET (at least 32 characters) is required with REDIS_URL',
+    );
+    expect(redisOptionsFromUrl('rediss://u:p%40ss@cache.example:6390/3')).toEqual({
+      host: 'cache.example',
+      port: 6390,
+      username: 'u',
+      password: 'p@ss',
+      db: 3,
+      tls: {},
+    });
+    expect(() => redisOptionsFromUrl('http://127.0.0.1:6379')).toThrow(/redis:\/\//);
   });
 
   it('reads SLA, SLA_EVERY_MS and SLA_OLDER_THAN_MS from the environment', () => {

@@ -1,11 +1,14 @@
 import { INestApplication } from '@nestjs/common';
+import { Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { defaultRoles, withCredentials } from '@app/dev-postgres';
 import { signToken } from '@app/demo-kit';
 import { SupportApiConfig } from '../../apps/support-api/src/support-api.config';
 import { createSupportApp } from '../../apps/support-api/src/support-app';
+import { SLA_QUEUE } from '../../apps/support-api/src/sla/sla-queue';
 import { inTenant } from '../support/db';
+import { redisConnection, uniqueQueuePrefix } from '../support/redis';
 import { testUrl } from '../support/test-env';
 
 /** Signing secret of the SLA suites' apps. */
@@ -34,14 +37,40 @@ export function platformUrl(): string {
   });
 }
 
-/** Boots support-api as the app role with the platform connection and an hourly SLA job. */
+/** Secret of the SLA suites' job envelopes. */
+export const SLA_JOB_SECRET = 'sla-e2e-job-secret-0123456789abcdefghijklmn';
+
+const prefixes: string[] = [];
+
+/** The jobs config of one SLA app: the suites' Redis, under a key prefix of its own. */
+export function slaJobsConfig(): NonNullable<SupportApiConfig['jobs']> {
+  const prefix = uniqueQueuePrefix('sla');
+  prefixes.push(prefix);
+  const { host, port } = redisConnection();
+  return { redisUrl: `redis://${host}:${port}`, prefix, secret: SLA_JOB_SECRET };
+}
+
+/** Removes the SLA queues of every app this file started (call after closing them). */
+export async function dropSlaQueues(): Promise<void> {
+  for (const prefix of prefixes.splice(0)) {
+    const queue = new Queue(SLA_QUEUE, { connection: redisConnection(), prefix });
+    await queue.obliterate({ force: true });
+    await queue.close();
+  }
+}
+
+/**
+ * Boots support-api as the app role with the platform connection, its own SLA queue and an hourly
+ * SLA job whose failed tenant jobs are retried quickly (3 attempts, 10 ms then 20 ms apart).
+ */
 export function startSlaApp(config: Partial<SupportApiConfig> = {}): Promise<INestApplication> {
   return createSupportApp({
     databaseUrl: testUrl('appUrl'),
     platformDatabaseUrl: platformUrl(),
     jwtSecret: SLA_SECRET,
     logger: false,
-    sla: { everyMs: 60 * 60 * 1000, olderThanMs: DAY },
+    sla: { everyMs: 60 * 60 * 1000, olderThanMs: DAY, retryDelayMs: 10 },
+    jobs: slaJobsConfig(),
     ...config,
   });
 }

@@ -1,12 +1,20 @@
 import { INestApplication } from '@nestjs/common';
 import { Client } from 'pg';
 import request from 'supertest';
-import { notesSetup, notesTenant, NotesTenant } from './fixtures/notes.harness';
+import { HttpAdapterName } from '../support/http-adapter';
 import { prng } from '../support/prng';
+import { notesSetup, notesTenant, NotesTenant } from './fixtures/notes.harness';
+
+/** Both pg modes on Express, and Fastify in the serial one (how pg sends does not depend on it). */
+const MODES: { adapter: HttpAdapterName; pipeline: boolean }[] = [
+  { adapter: 'express', pipeline: false },
+  { adapter: 'express', pipeline: true },
+  { adapter: 'fastify', pipeline: false },
+];
 
 /** 500 interleaved requests from 20 tenants on a pool of 4: no response holds another tenant's row. */
-for (const pipeline of [false, true]) {
-  describe(`TenancyModule: concurrent requests never cross tenants (${pipeline ? 'pipelined' : 'serial'})`, () => {
+for (const { adapter, pipeline } of MODES) {
+  describe(`TenancyModule: concurrent requests never cross tenants (${pipeline ? 'pipelined' : 'serial'}, ${adapter})`, () => {
     const seed = Number(process.env.TEST_SEED ?? Date.now() % 1_000_000);
     let owner: Client;
     let app: INestApplication;
@@ -14,7 +22,7 @@ for (const pipeline of [false, true]) {
     const tenants: (NotesTenant & { slug: string })[] = [];
 
     beforeAll(async () => {
-      ({ owner, app } = await notesSetup({ poolSize: 4, pipeline }));
+      ({ owner, app } = await notesSetup({ adapter, poolSize: 4, pipeline }));
       await app.listen(0, '127.0.0.1');
       url = await app.getUrl();
       for (let i = 0; i < 20; i++) {

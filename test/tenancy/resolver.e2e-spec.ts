@@ -9,6 +9,7 @@ import { Client } from 'pg';
 import request from 'supertest';
 import { TenantClaims } from '@app/tenancy';
 import { createTenant } from '../support/db';
+import { HTTP_ADAPTERS } from '../support/http-adapter';
 import { testUrl } from '../support/test-env';
 import { createNotesApp } from './fixtures/notes.app';
 import { get, notesSetup, notesTenant, NotesTenant } from './fixtures/notes.harness';
@@ -34,79 +35,84 @@ const tenancyStrategies = () =>
     (name) => name.startsWith('tenancy-jwt'),
   );
 
-describe('TenancyModule: resolveTenantContext (an API key) gets the JWT path checks', () => {
-  let owner: Client;
-  let app: INestApplication;
-  let a: NotesTenant;
-  let b: NotesTenant;
+for (const adapter of HTTP_ADAPTERS) {
+  describe(`TenancyModule: resolveTenantContext (an API key) gets the JWT path checks (${adapter})`, () => {
+    let owner: Client;
+    let app: INestApplication;
+    let a: NotesTenant;
+    let b: NotesTenant;
 
-  beforeAll(async () => {
-    ({ owner, app } = await notesSetup({ tenancy: { resolveTenantContext: apiKeyResolver } }));
-    a = await notesTenant(owner, 'resolver-a', ['a-1', 'a-2']);
-    b = await notesTenant(owner, 'resolver-b', ['b-1']);
-    const suspendedId = await createTenant(owner, 'resolver-suspended', 'suspended');
-    const user = randomUUID();
-    apiKeys.set('key-a', { tenantId: a.id, userId: a.userId, role: 'member' });
-    apiKeys.set('key-a-upper', { tenantId: a.id.toUpperCase(), userId: user, role: 'admin' });
-    apiKeys.set('key-b', { tenantId: b.id, userId: b.userId, role: 'member' });
-    apiKeys.set('key-not-uuid', { tenantId: 'acme', userId: user, role: 'member' });
-    apiKeys.set('key-bad-user', { tenantId: a.id, userId: 42, role: 'member' });
-    apiKeys.set('key-owner', { tenantId: a.id, userId: user, role: 'owner' });
-    apiKeys.set('key-suspended', { tenantId: suspendedId, userId: user, role: 'member' });
-    apiKeys.set('key-unknown-tenant', { tenantId: randomUUID(), userId: user, role: 'member' });
-  });
+    beforeAll(async () => {
+      ({ owner, app } = await notesSetup({
+        adapter,
+        tenancy: { resolveTenantContext: apiKeyResolver },
+      }));
+      a = await notesTenant(owner, 'resolver-a', ['a-1', 'a-2']);
+      b = await notesTenant(owner, 'resolver-b', ['b-1']);
+      const suspendedId = await createTenant(owner, 'resolver-suspended', 'suspended');
+      const user = randomUUID();
+      apiKeys.set('key-a', { tenantId: a.id, userId: a.userId, role: 'member' });
+      apiKeys.set('key-a-upper', { tenantId: a.id.toUpperCase(), userId: user, role: 'admin' });
+      apiKeys.set('key-b', { tenantId: b.id, userId: b.userId, role: 'member' });
+      apiKeys.set('key-not-uuid', { tenantId: 'acme', userId: user, role: 'member' });
+      apiKeys.set('key-bad-user', { tenantId: a.id, userId: 42, role: 'member' });
+      apiKeys.set('key-owner', { tenantId: a.id, userId: user, role: 'owner' });
+      apiKeys.set('key-suspended', { tenantId: suspendedId, userId: user, role: 'member' });
+      apiKeys.set('key-unknown-tenant', { tenantId: randomUUID(), userId: user, role: 'member' });
+    });
 
-  afterAll(async () => {
-    await app.close();
-    await owner.end();
-  });
+    afterAll(async () => {
+      await app.close();
+      await owner.end();
+    });
 
-  it("returns exactly the rows of the key's tenant", async () => {
-    await withKey(app, '/notes/raw', 'key-a').expect(200, ['a-1', 'a-2']);
-    await withKey(app, '/notes/repository', 'key-b').expect(200, ['b-1']);
-  });
+    it("returns exactly the rows of the key's tenant", async () => {
+      await withKey(app, '/notes/raw', 'key-a').expect(200, ['a-1', 'a-2']);
+      await withKey(app, '/notes/repository', 'key-b').expect(200, ['b-1']);
+    });
 
-  it('writes the resolved tenant, user and role to the transaction settings, lower-cased', async () => {
-    const { body } = await withKey(app, '/notes/settings', 'key-a-upper').expect(200);
-    expect(body).toEqual({
-      tenantId: a.id,
-      userId: apiKeys.get('key-a-upper')!.userId,
-      role: 'admin',
-      requestId: expect.any(String),
+    it('writes the resolved tenant, user and role to the transaction settings, lower-cased', async () => {
+      const { body } = await withKey(app, '/notes/settings', 'key-a-upper').expect(200);
+      expect(body).toEqual({
+        tenantId: a.id,
+        userId: apiKeys.get('key-a-upper')!.userId,
+        role: 'admin',
+        requestId: expect.any(String),
+      });
+    });
+
+    it.each([
+      ['an unknown key', 'key-missing', 'not authenticated'],
+      ['a resolver that throws', 'throws', 'not authenticated'],
+      ['a tenant that is not a uuid', 'key-not-uuid', 'resolved tenantId must be a uuid'],
+      ['a user that is not a uuid', 'key-bad-user', 'resolved userId must be a uuid'],
+      ['a tenant missing from the registry', 'key-unknown-tenant', 'unknown tenant'],
+    ])('refuses %s with 401', async (_case, key, message) => {
+      const { body } = await withKey(app, '/notes/raw', key).expect(401);
+      expect(body.message).toBe(message);
+    });
+
+    it('refuses a request without a key with 401', async () => {
+      const { body } = await get(app, '/notes/raw').expect(401);
+      expect(body.message).toBe('not authenticated');
+    });
+
+    it('refuses a role that is not configured with 403', async () => {
+      const { body } = await withKey(app, '/notes/raw', 'key-owner').expect(403);
+      expect(body.message).toBe('resolved role must be one of: member, admin');
+    });
+
+    it('refuses a suspended tenant with 403', async () => {
+      const { body } = await withKey(app, '/notes/raw', 'key-suspended').expect(403);
+      expect(body.message).toBe('tenant is suspended');
+    });
+
+    it('no longer accepts the built-in bearer token: the resolver replaces the JWT path', async () => {
+      const { body } = await get(app, '/notes/raw', a.token).expect(401);
+      expect(body.message).toBe('not authenticated');
     });
   });
-
-  it.each([
-    ['an unknown key', 'key-missing', 'not authenticated'],
-    ['a resolver that throws', 'throws', 'not authenticated'],
-    ['a tenant that is not a uuid', 'key-not-uuid', 'resolved tenantId must be a uuid'],
-    ['a user that is not a uuid', 'key-bad-user', 'resolved userId must be a uuid'],
-    ['a tenant missing from the registry', 'key-unknown-tenant', 'unknown tenant'],
-  ])('refuses %s with 401', async (_case, key, message) => {
-    const { body } = await withKey(app, '/notes/raw', key).expect(401);
-    expect(body.message).toBe(message);
-  });
-
-  it('refuses a request without a key with 401', async () => {
-    const { body } = await get(app, '/notes/raw').expect(401);
-    expect(body.message).toBe('not authenticated');
-  });
-
-  it('refuses a role that is not configured with 403', async () => {
-    const { body } = await withKey(app, '/notes/raw', 'key-owner').expect(403);
-    expect(body.message).toBe('resolved role must be one of: member, admin');
-  });
-
-  it('refuses a suspended tenant with 403', async () => {
-    const { body } = await withKey(app, '/notes/raw', 'key-suspended').expect(403);
-    expect(body.message).toBe('tenant is suspended');
-  });
-
-  it('no longer accepts the built-in bearer token: the resolver replaces the JWT path', async () => {
-    const { body } = await get(app, '/notes/raw', a.token).expect(401);
-    expect(body.message).toBe('not authenticated');
-  });
-});
+}
 
 const APP_SECRET = 'the-apps-own-secret-0123456789-abcdefghij';
 
@@ -122,46 +128,51 @@ class AppJwtStrategy extends PassportStrategy(Strategy, 'notes-app-jwt') {
   }
 }
 
-describe("TenancyModule: resolveTenantContext reads the app's own @nestjs/passport user", () => {
-  let owner: Client;
-  let app: INestApplication;
-  let a: NotesTenant;
-  const appToken = (claims: object, secret = APP_SECRET) =>
-    sign(claims, secret, { algorithm: 'HS256', expiresIn: '10m' });
+for (const adapter of HTTP_ADAPTERS) {
+  describe(`TenancyModule: resolveTenantContext reads the app's own @nestjs/passport user (${adapter})`, () => {
+    let owner: Client;
+    let app: INestApplication;
+    let a: NotesTenant;
+    const appToken = (claims: object, secret = APP_SECRET) =>
+      sign(claims, secret, { algorithm: 'HS256', expiresIn: '10m' });
 
-  beforeAll(async () => {
-    ({ owner, app } = await notesSetup({
-      tenancy: {
-        resolveTenantContext: (context) => {
-          const user = context.switchToHttp().getRequest<{ user?: Record<string, unknown> }>().user;
-          return user && { tenantId: user.org, userId: user.uid, role: user.perm };
+    beforeAll(async () => {
+      ({ owner, app } = await notesSetup({
+        adapter,
+        tenancy: {
+          resolveTenantContext: (context) => {
+            const user = context
+              .switchToHttp()
+              .getRequest<{ user?: Record<string, unknown> }>().user;
+            return user && { tenantId: user.org, userId: user.uid, role: user.perm };
+          },
         },
-      },
-      providers: [AppJwtStrategy, { provide: APP_GUARD, useClass: AuthGuard('notes-app-jwt') }],
-    }));
-    a = await notesTenant(owner, 'own-passport-a', ['own-1']);
-  });
+        providers: [AppJwtStrategy, { provide: APP_GUARD, useClass: AuthGuard('notes-app-jwt') }],
+      }));
+      a = await notesTenant(owner, 'own-passport-a', ['own-1']);
+    });
 
-  afterAll(async () => {
-    await app.close();
-    await owner.end();
-  });
+    afterAll(async () => {
+      await app.close();
+      await owner.end();
+    });
 
-  it("returns exactly the rows of the tenant in the app's own token", async () => {
-    const token = appToken({ org: a.id, sub: a.userId, perm: 'member' });
-    await get(app, '/notes/raw', token).expect(200, ['own-1']);
-  });
+    it("returns exactly the rows of the tenant in the app's own token", async () => {
+      const token = appToken({ org: a.id, sub: a.userId, perm: 'member' });
+      await get(app, '/notes/raw', token).expect(200, ['own-1']);
+    });
 
-  it("refuses a token of the library's JWT secret with the app guard's 401", async () => {
-    await get(app, '/notes/raw', a.token).expect(401);
-  });
+    it("refuses a token of the library's JWT secret with the app guard's 401", async () => {
+      await get(app, '/notes/raw', a.token).expect(401);
+    });
 
-  it("refuses a role in the app's token that is not configured with 403", async () => {
-    const token = appToken({ org: a.id, sub: a.userId, perm: 'owner' });
-    const { body } = await get(app, '/notes/raw', token).expect(403);
-    expect(body.message).toBe('resolved role must be one of: member, admin');
+    it("refuses a role in the app's token that is not configured with 403", async () => {
+      const token = appToken({ org: a.id, sub: a.userId, perm: 'owner' });
+      const { body } = await get(app, '/notes/raw', token).expect(403);
+      expect(body.message).toBe('resolved role must be one of: member, admin');
+    });
   });
-});
+}
 
 describe('TenancyModule: its JWT strategy in passport', () => {
   it('registers it under a name of its own per app and removes it when the app closes', async () => {

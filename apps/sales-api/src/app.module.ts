@@ -4,6 +4,7 @@ import { AuditController, HealthController } from '@app/demo-kit';
 import { createTenancyDataSource, TenancyModule } from '@app/tenancy';
 import { AccountsModule } from './accounts/accounts.module';
 import { DealsModule } from './deals/deals.module';
+import { SalesGraphQLModule } from './graphql/sales-graphql.module';
 import { ReportsModule } from './reports/reports.module';
 import { SalesApiConfig, SALES_ROLES } from './sales-api.config';
 import { TeamModule } from './team/team.module';
@@ -38,6 +39,7 @@ export class SalesAppModule {
         AccountsModule,
         DealsModule,
         ReportsModule,
+        SalesGraphQLModule,
       ],
       controllers: [HealthController, AuditController],
     };

@@ -8,7 +8,8 @@ async function main(): Promise<void> {
   }
   const app = await createSalesApp({ databaseUrl, jwtSecret: jwtSecretFromEnv() });
   const port = Number(process.env.PORT ?? 3002);
-  await app.listen(port);
+  // Fastify's default host is localhost; HOST=:: or HOST=127.0.0.1 picks another.
+  await app.listen(port, process.env.HOST ?? '0.0.0.0');
   console.log(`sales-api listening on http://localhost:${port}`);
 }
 

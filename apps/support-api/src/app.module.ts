@@ -5,6 +5,7 @@ import { AuditController, HealthController } from '@app/demo-kit';
 import { createTenancyDataSource, TenancyModule } from '@app/tenancy';
 import { AgentsModule } from './agents/agents.module';
 import { CommentsModule } from './comments/comments.module';
+import { InboundEmailModule } from './inbound-email/inbound-email.module';
 import { KbModule } from './kb/kb.module';
 import { PLATFORM_DATA_SOURCE } from './sla/sla-options';
 import { SlaModule } from './sla/sla.module';
@@ -58,6 +59,9 @@ export class SupportAppModule {
         CommentsModule,
         KbModule,
         SlaModule.forRoot(config),
+        ...(config.amqpUrl
+          ? [InboundEmailModule.forRoot({ ...config, amqpUrl: config.amqpUrl })]
+          : []),
       ],
       controllers: [HealthController, AuditController],
     };

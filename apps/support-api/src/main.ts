@@ -1,4 +1,5 @@
 import { jwtSecretFromEnv } from '@app/demo-kit';
+import { supportJobsFromEnv } from './sla/sla-queue';
 import { slaScheduleFromEnv } from './sla/sla-schedule';
 import { createSupportApp } from './support-app';
 
@@ -11,6 +12,9 @@ async function main(): Promise<void> {
     jwtSecret: jwtSecretFromEnv(),
     platformDatabaseUrl: process.env.PLATFORM_DATABASE_URL || undefined,
     sla: slaScheduleFromEnv(),
+    jobs: supportJobsFromEnv(),
+    amqpUrl: process.env.AMQP_URL || undefined,
+    inboundEmailQueue: process.env.INBOUND_EMAIL_QUEUE || undefined,
   });
   const port = Number(process.env.PORT ?? 3001);
   await app.listen(port);

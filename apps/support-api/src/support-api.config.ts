@@ -1,4 +1,5 @@
 import { LoggerService, LogLevel } from '@nestjs/common';
+import { SupportJobsConfig } from './sla/sla-queue';
 import { SlaSchedule } from './sla/sla-schedule';
 
 /** Everything the support-api needs to run; built from the environment by main.ts, or by tests. */
@@ -31,6 +32,19 @@ export interface SupportApiConfig {
    * `false` to schedule nothing. Default: every 60 s, tickets open for more than 24 h.
    */
   sla?: Partial<SlaSchedule> | false;
+  /**
+   * Redis (BullMQ) and the envelope secret of the SLA job's per-tenant escalation jobs. Default:
+   * none, and the SLA job is not scheduled (a log line says so).
+   */
+  jobs?: SupportJobsConfig;
+  /**
+   * AMQP url of RabbitMQ: when set, the app also consumes inbound emails from
+   * `inboundEmailQueue` (a hybrid HTTP + RabbitMQ app) and serves `POST /inbound-emails`.
+   * Default: none (HTTP only).
+   */
+  amqpUrl?: string;
+  /** Queue of inbound emails; rejected ones go to `<queue>.dead`. Default: `support.inbound-email`. */
+  inboundEmailQueue?: string;
   /** Nest's logger: levels, a logger of your own, or `false` to silence it. Default: Nest's. */
   logger?: LoggerService | LogLevel[] | false;
 }

@@ -2,6 +2,7 @@ import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { configureHttpApp } from '@app/demo-kit';
 import { SupportAppModule } from './app.module';
+import { connectInboundEmailConsumer } from './inbound-email/inbound-email.transport';
 import { SupportApiConfig } from './support-api.config';
 
 /** Builds the support-api application (initialised, not listening): used by main.ts, the demo and tests. */
@@ -14,6 +15,8 @@ export async function createSupportApp(config: SupportApiConfig): Promise<INestA
     title: 'support-api',
     description: 'Multi-tenant support demo on PostgreSQL RLS',
   });
+  if (config.amqpUrl) connectInboundEmailConsumer(app, { ...config, amqpUrl: config.amqpUrl });
   await app.init();
+  if (config.amqpUrl) await app.startAllMicroservices();
   return app;
 }

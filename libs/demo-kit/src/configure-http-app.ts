@@ -22,9 +22,10 @@ function messages(errors: ValidationError[], parent = ''): string[] {
 }
 
 /**
- * The HTTP set-up both demo apps share: strict validation (unknown fields rejected, types
- * transformed, every message naming its field), JSON errors without stack traces for every route,
- * OpenAPI at /docs, and shutdown hooks.
+ * The HTTP set-up both demo apps share, on Express or Fastify: strict validation (unknown fields
+ * rejected, types transformed, every message naming its field), JSON errors without stack traces
+ * for every route, the OpenAPI document at /docs-json and the Swagger UI at /docs (on Fastify, @nestjs/swagger serves
+ * it with `@fastify/static`), and shutdown hooks.
  */
 export function configureHttpApp(
   app: INestApplication,

@@ -91,6 +91,7 @@ export { TenantContextService } from './context/tenant-context.service';
 export { TenantRunner } from './context/tenant-runner.service';
 export type { TenantScopeRunOptions } from './typeorm/tenant-transaction.factory';
 export { TenantStatusService } from './auth/tenant-status.service';
+export type { TenantStatusReadOptions } from './auth/tenant-status.service';
 export { TenantAuthGuard } from './auth/tenant-auth.guard';
 export type { TenantClaims } from './auth/tenant-claims.verify';
 export { TenantRolesGuard } from './auth/tenant-roles.guard';

@@ -8,3 +8,5 @@ export const ROLES_METADATA = 'tenancy:roles';
 export const TENANCY_JWT_STRATEGY_NAME = 'tenancy-jwt';
 /** Injection token of the module instance's JWT strategy (a TenancyJwtStrategy). */
 export const TENANCY_JWT_STRATEGY = Symbol('tenancy.jwt-strategy');
+/** CLS key of the bearer token the guard verified for the current request or message. */
+export const CLS_TENANT_TOKEN = Symbol('tenancy.token');

@@ -1,6 +1,6 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
+import { In, Repository } from 'typeorm';
 import { findNamePage, KeysetPage, NamePageQuery } from '@app/demo-kit';
 import { TenantContext } from '@app/tenancy';
 import { Account } from './account.entity';
@@ -31,6 +31,11 @@ export class AccountsService {
     const account = await this.accounts.findOneBy({ id });
     if (!account) throw new NotFoundException(`account ${id} not found`);
     return account;
+  }
+
+  /** The accounts of these ids that are in the caller's tenant (one query; for DataLoader batches). */
+  getMany(ids: string[]): Promise<Account[]> {
+    return ids.length ? this.accounts.findBy({ id: In(ids) }) : Promise.resolve([]);
   }
 
   /** Whether the account exists in the caller's tenant. */

@@ -11,5 +11,6 @@ import { DealsService } from './deals.service';
   imports: [TypeOrmModule.forFeature([Deal]), AccountsModule, TeamModule],
   controllers: [DealsController],
   providers: [DealsService],
+  exports: [DealsService],
 })
 export class DealsModule {}

@@ -55,6 +55,19 @@ export class DealsService {
     return findKeysetPage(qb, 'd', 'ASC', query);
   }
 
+  /**
+   * The deals the caller may see of these accounts, oldest first (one query; for DataLoader
+   * batches). The row policies decide which deals, as for {@link list}.
+   */
+  listOfAccounts(ctx: TenantContext, accountIds: string[]): Promise<Deal[]> {
+    if (!accountIds.length) return Promise.resolve([]);
+    return callerDealsQuery(this.deals, 'd', ctx)
+      .andWhere('d.accountId IN (:...accountIds)', { accountIds })
+      .orderBy('d.createdAt', 'ASC')
+      .addOrderBy('d.id', 'ASC')
+      .getMany();
+  }
+
   /** One deal; 404 when the caller may not see it. */
   async get(id: string): Promise<Deal> {
     const deal = await this.deals.findOneBy({ id });

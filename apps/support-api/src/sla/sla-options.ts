@@ -17,7 +17,7 @@ export interface SlaOptions {
   disabledReason?: string;
 }
 
-/** The SLA options of a support-api config: scheduled unless `sla: false` or no platform URL. */
+/** The SLA options of a support-api config: scheduled unless `sla: false`, or no platform URL or jobs config. */
 export function slaOptionsFrom(config: SupportApiConfig): SlaOptions {
   const schedule = resolveSlaSchedule(config.sla || {});
   if (config.sla === false) return { schedule, scheduled: false, disabledReason: 'sla: false' };
@@ -26,6 +26,13 @@ export function slaOptionsFrom(config: SupportApiConfig): SlaOptions {
       schedule,
       scheduled: false,
       disabledReason: 'no platformDatabaseUrl (the tenancy_platform role) to list tenants with',
+    };
+  }
+  if (!config.jobs) {
+    return {
+      schedule,
+      scheduled: false,
+      disabledReason: 'no jobs config (REDIS_URL, JOB_SECRET) for the escalation jobs queue',
     };
   }
   return { schedule, scheduled: true };

@@ -4,12 +4,18 @@ export interface SlaSchedule {
   everyMs: number;
   /** An open ticket created longer ago than this (ms) is raised to `high`. */
   olderThanMs: number;
+  /** Attempts of each tenant's escalation job (1 = no retry). */
+  attempts: number;
+  /** Delay before the first retry of a failed escalation job (ms), doubled for each next one. */
+  retryDelayMs: number;
 }
 
-/** The default: every 60 s, tickets open for more than 24 h. */
+/** The default: every 60 s, tickets open for more than 24 h; 3 attempts, retried after 1 s, 2 s. */
 export const DEFAULT_SLA_SCHEDULE: Readonly<SlaSchedule> = Object.freeze({
   everyMs: 60_000,
   olderThanMs: 24 * 60 * 60 * 1000,
+  attempts: 3,
+  retryDelayMs: 1000,
 });
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -25,6 +31,10 @@ export function resolveSlaSchedule(schedule: Partial<SlaSchedule> = {}): SlaSche
     throw new Error(`sla.everyMs must be an integer from 1 to ${MAX_TIMER_MS}`);
   if (!Number.isInteger(resolved.olderThanMs) || resolved.olderThanMs < 0)
     throw new Error('sla.olderThanMs must be a non-negative integer');
+  if (!Number.isInteger(resolved.attempts) || resolved.attempts < 1)
+    throw new Error('sla.attempts must be a positive integer');
+  if (!Number.isInteger(resolved.retryDelayMs) || resolved.retryDelayMs < 0)
+    throw new Error('sla.retryDelayMs must be a non-negative integer');
   return resolved;
 }
 

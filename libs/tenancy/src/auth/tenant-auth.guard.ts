@@ -7,12 +7,20 @@ import {
   Injectable,
   UnauthorizedException,
 } from '@nestjs/common';
-import { ClsService } from 'nestjs-cls';
+import { randomUUID } from 'node:crypto';
+import { CLS_ID, ClsService, ContextClsStoreMap } from 'nestjs-cls';
 import passport from 'passport';
 import { TenantContext } from '../context/tenant-context.interface';
+import { isRequestId } from '../context/tenant-context.validation';
 import { RESOLVED_TENANCY_OPTIONS } from '../tenancy.providers';
-import { CLS_TENANT_CONTEXT, TENANCY_JWT_STRATEGY } from '../tenancy.internal-constants';
+import {
+  CLS_TENANT_CONTEXT,
+  CLS_TENANT_TOKEN,
+  TENANCY_JWT_STRATEGY,
+} from '../tenancy.internal-constants';
 import { ResolvedTenancyOptions } from '../tenancy.options';
+import { messageMetadata } from './message-metadata';
+import { markMessageRefusal } from './message-refusal';
 import { TenantClaims, verifyTenantClaims } from './tenant-claims.verify';
 import { TenantStatusService } from './tenant-status.service';
 
@@ -36,7 +44,17 @@ const RESOLVED_LABELS = {
   role: 'resolved role',
 };
 
-type HttpRequest = { headers?: Record<string, unknown>; user?: unknown };
+type HttpRequest = { headers?: Record<string, unknown>; user?: unknown; raw?: object };
+
+/** The authentication outcome of each request, per module instance (its resolved options). */
+const AUTHENTICATED = new WeakMap<object, Map<ResolvedTenancyOptions, Promise<TenantContext>>>();
+
+/** The GraphQL context of a resolver call (its third argument), read without @nestjs/graphql. */
+function graphqlContext(
+  context: ExecutionContext,
+): { req?: HttpRequest; res?: unknown } | undefined {
+  return context.getArgByIndex(2);
+}
 
 /**
  * Authenticates the request, with this module's JWT strategy or the `resolveTenantContext` option,
@@ -54,23 +72,83 @@ export class TenantAuthGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (context.getType() !== 'rpc') return this.activate(context);
+    this.enterMessageScope(context);
+    try {
+      return await this.activate(context);
+    } catch (error) {
+      markMessageRefusal(error);
+      throw error;
+    }
+  }
+
+  private async activate(context: ExecutionContext): Promise<boolean> {
     const request = this.getRequest(context);
-    const user = this.options.resolveTenantContext
-      ? await this.resolve(this.options.resolveTenantContext, context)
-      : await this.authenticate(request, context);
-    request.user = Object.freeze({ ...user, requestId: this.cls.getId() });
+    request.user = await this.authenticateOnce(request, context);
     this.cls.set(CLS_TENANT_CONTEXT, request.user);
+    if (!this.options.resolveTenantContext) this.cls.set(CLS_TENANT_TOKEN, bearerToken(request));
     return true;
   }
 
-  /** The request to authenticate. */
+  /**
+   * A broker message has no CLS middleware: like nestjs-cls's ClsGuard, enter a context of its own
+   * (the one a ClsGuard made for this same message, when the app mounted one; never a previous
+   * message's), with the message's `x-request-id` header or a fresh uuid as its id.
+   */
+  private enterMessageScope(context: ExecutionContext): void {
+    if (ContextClsStoreMap.get(context)) {
+      this.cls.enter({ ifNested: 'reuse' });
+    } else {
+      this.cls.enterWith({});
+      ContextClsStoreMap.set(context, this.cls.get());
+    }
+    const { requestId } = messageMetadata(context);
+    this.cls.setIfUndefined(CLS_ID, isRequestId(requestId) ? requestId : randomUUID());
+  }
+
+  /**
+   * The request to authenticate. For a broker message (`rpc`), a request-like object whose
+   * `authorization` header is the message's own (see `messageMetadata`).
+   */
   protected getRequest(context: ExecutionContext): HttpRequest {
+    if (context.getType() === 'rpc') {
+      const { authorization } = messageMetadata(context);
+      return { headers: authorization === undefined ? {} : { authorization } };
+    }
+    if (context.getType<string>() === 'graphql') return graphqlContext(context)?.req ?? {};
     return context.switchToHttp().getRequest<HttpRequest>();
   }
 
   /** The response passed to passport. */
   protected getResponse(context: ExecutionContext): unknown {
+    if (context.getType<string>() === 'graphql') return graphqlContext(context)?.res;
     return context.switchToHttp().getResponse();
+  }
+
+  /**
+   * One authentication per request and module instance: the GraphQL middleware and every resolver
+   * of that request's operation (each with a guard instance of its own module) share its outcome,
+   * the context or the refusal, so 50 aliased fields cost one token check. Keyed by the request
+   * object (Fastify's raw request when wrapped).
+   */
+  private authenticateOnce(
+    request: HttpRequest,
+    context: ExecutionContext,
+  ): Promise<TenantContext> {
+    const key =
+      typeof request === 'object' && request !== null ? (request.raw ?? request) : undefined;
+    let outcomes = key && AUTHENTICATED.get(key);
+    if (key && !outcomes) AUTHENTICATED.set(key, (outcomes = new Map()));
+    const known = outcomes && outcomes.get(this.options);
+    if (known) return known;
+    const outcome = (async () => {
+      const user = this.options.resolveTenantContext
+        ? await this.resolve(this.options.resolveTenantContext, context)
+        : await this.authenticate(request, context);
+      return Object.freeze({ ...user, requestId: this.cls.getId() });
+    })();
+    outcomes?.set(this.options, outcome);
+    return outcome;
   }
 
   /** Turns passport's outcome into the context or a 401 whose message says what was wrong. */
@@ -129,6 +207,12 @@ export class TenantAuthGuard implements CanActivate {
     }
     return verifyTenantClaims(claims, RESOLVED_LABELS, this.options.roles, this.statuses);
   }
+}
+
+/** The token of a verified `Authorization: Bearer <token>` header. */
+function bearerToken(request: HttpRequest): string | undefined {
+  const header = request?.headers?.authorization;
+  return typeof header === 'string' ? /^bearer\s+(\S+)\s*$/i.exec(header)?.[1] : undefined;
 }
 
 /** True for a 401 or 403 HttpException: a refusal the resolver chose, passed on as it is. */

@@ -2,6 +2,7 @@ import { CanActivate, ExecutionContext, ForbiddenException, Injectable } from '@
 import { Reflector } from '@nestjs/core';
 import { TenantContextService } from '../context/tenant-context.service';
 import { ROLES_METADATA } from '../tenancy.internal-constants';
+import { markMessageRefusal } from './message-refusal';
 
 /** Enforces @Roles(...) on the handler (or its class); passes when no roles are declared. */
 @Injectable()
@@ -18,7 +19,9 @@ export class TenantRolesGuard implements CanActivate {
     ]);
     if (!roles?.length) return true;
     const { role } = this.context.require();
-    if (!roles.includes(role)) throw new ForbiddenException(`requires role: ${roles.join(' or ')}`);
-    return true;
+    if (roles.includes(role)) return true;
+    const refusal = new ForbiddenException(`requires role: ${roles.join(' or ')}`);
+    if (context.getType() === 'rpc') markMessageRefusal(refusal);
+    throw refusal;
   }
 }

@@ -9,6 +9,15 @@ import { checkTenantRegistry } from '../catalog/tenant-registry.check';
 
 const STATUS_READER = '00000000-0000-0000-0000-000000000000';
 
+/** How {@link TenantStatusService} reads a status. */
+export interface TenantStatusReadOptions {
+  /**
+   * Look the status up now instead of trusting the cache (the result is cached): for checks that
+   * must not act on a stale status, such as a queued job about to run. Default: `false`.
+   */
+  fresh?: boolean;
+}
+
 /**
  * Tenant registry status with a bounded cache: at most one lookup per tenant per `cacheTtlMs`
  * (concurrent misses share one lookup), so the status check costs no round trip on most requests.
@@ -24,8 +33,15 @@ export class TenantStatusService {
     private readonly transactions: TenantTransactionFactory,
   ) {}
 
-  /** The tenant's status, or `undefined` when it does not exist. */
-  async status(tenantId: string): Promise<TenantStatus | undefined> {
+  /**
+   * The tenant's status, or `undefined` when it does not exist; with `{ fresh: true }` looked up
+   * now, bypassing the cache and lookups in flight (the result is cached).
+   */
+  async status(
+    tenantId: string,
+    options: TenantStatusReadOptions = {},
+  ): Promise<TenantStatus | undefined> {
+    if (options.fresh) return this.load(tenantId);
     const hit = this.cache.get(tenantId);
     if (hit && hit.expires > Date.now()) return hit.status;
     let pending = this.inflight.get(tenantId);
@@ -39,10 +55,11 @@ export class TenantStatusService {
   /**
    * Throws unless the tenant exists and is active: {@link UnknownTenantError} or
    * {@link TenantSuspendedError}. HTTP requests are checked by TenantAuthGuard; call this before a
-   * job's `run(context, fn)` so that a suspended tenant's queued work stops as its requests do.
+   * job's `run(context, fn)` (with `{ fresh: true }`) so that a suspended tenant's queued work
+   * stops as its requests do.
    */
-  async assertActive(tenantId: string): Promise<void> {
-    const status = await this.status(tenantId.toLowerCase());
+  async assertActive(tenantId: string, options: TenantStatusReadOptions = {}): Promise<void> {
+    const status = await this.status(tenantId.toLowerCase(), options);
     if (!status) throw new UnknownTenantError(tenantId);
     if (status !== 'active') throw new TenantSuspendedError(tenantId);
   }

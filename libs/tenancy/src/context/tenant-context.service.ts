@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ClsService } from 'nestjs-cls';
 import { TenantContextMissingError } from '../errors/tenancy-errors';
-import { CLS_TENANT_CONTEXT } from '../tenancy.internal-constants';
+import { CLS_TENANT_CONTEXT, CLS_TENANT_TOKEN } from '../tenancy.internal-constants';
 import { TenantContext } from './tenant-context.interface';
 
 /**
@@ -22,5 +22,14 @@ export class TenantContextService {
     const context = this.current();
     if (!context) throw new TenantContextMissingError();
     return context;
+  }
+
+  /**
+   * The bearer token `TenantAuthGuard` verified for the current request or message, as received
+   * (e.g. to forward it with an outgoing message); `undefined` outside a guarded handler and when
+   * the context came from `resolveTenantContext` or `TenantRunner.run()`.
+   */
+  token(): string | undefined {
+    return this.cls.isActive() ? this.cls.get(CLS_TENANT_TOKEN) : undefined;
   }
 }

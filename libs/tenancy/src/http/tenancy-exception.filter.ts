@@ -1,6 +1,17 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpStatus, Inject, Logger } from '@nestjs/common';
+import {
+  ArgumentsHost,
+  Catch,
+  ExceptionFilter,
+  HttpException,
+  HttpStatus,
+  Inject,
+  Logger,
+} from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import { DatabaseError } from 'pg';
+import { Observable, throwError } from 'rxjs';
 import { QueryFailedError } from 'typeorm';
+import { MessageRefusal } from '../auth/message-refusal';
 import { UnknownAuditEntryError } from '../audit/unknown-audit-entry.error';
 import {
   InvalidTenantContextError,
@@ -75,24 +86,58 @@ abstract class DatabaseFailure {
  * (e.g. a tenant registry the app's role may not read) 500 saying the server is misconfigured,
  * anything else it catches 500 (every 500 is logged server-side with its stack). Every other error
  * (an `HttpException`, the app's own) is left to the app's exception filters, or Nest's, as on any
- * other route.
+ * other route. It answers through the app's HTTP adapter, so it works on Express and Fastify alike.
+ * On a broker message (`rpc`) it also maps the 401/403 refusals of the library's guards, logs why
+ * the message was refused, and fails with an RpcException-style error instead of answering.
  */
-@Catch(TenancyError, DatabaseFailure)
+@Catch(TenancyError, DatabaseFailure, MessageRefusal)
 export class TenancyExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('Tenancy');
 
-  constructor(@Inject(RESOLVED_TENANCY_OPTIONS) private readonly options: ResolvedTenancyOptions) {}
+  constructor(
+    @Inject(RESOLVED_TENANCY_OPTIONS) private readonly options: ResolvedTenancyOptions,
+    private readonly adapterHost: HttpAdapterHost,
+  ) {}
 
-  catch(exception: unknown, host: ArgumentsHost): void {
-    const response = host.switchToHttp().getResponse<{
-      headersSent?: boolean;
-      status(code: number): { json(body: unknown): void };
-    }>();
+  catch(exception: unknown, host: ArgumentsHost): void | Observable<never> | HttpException {
+    if (host.getType() === 'rpc') return this.messageError(exception, host);
+    if (host.getType<string>() === 'graphql') return this.toHttpException(exception);
+    const { httpAdapter } = this.adapterHost;
+    const response: unknown = host.switchToHttp().getResponse();
     const out = this.toBody(exception);
     if (out.statusCode >= 500)
       this.logger.error(exception instanceof Error ? exception.stack : String(exception));
-    if (response.headersSent) return;
-    response.status(out.statusCode).json(out);
+    if (httpAdapter.isHeadersSent(response)) return;
+    httpAdapter.reply(response, out, out.statusCode);
+  }
+
+  /**
+   * The error of a broker message (`rpc`): logged, a refusal as a warning that says why and a 500
+   * with its stack, and returned as the RpcException-style `{status: 'error', statusCode, message,
+   * error}` (no stack) that the transport replies with, or that makes it reject the message.
+   */
+  protected messageError(exception: unknown, host: ArgumentsHost): Observable<never> {
+    const out = this.toBody(exception);
+    const pattern = messagePattern(host);
+    if (out.statusCode >= 500) {
+      const detail = exception instanceof Error ? exception.stack : String(exception);
+      this.logger.error(`${pattern}: ${detail}`);
+    } else {
+      this.logger.warn(`${pattern}: message refused (${out.statusCode} ${String(out.message)})`);
+    }
+    return throwError(() => ({ status: 'error', ...out }));
+  }
+
+  /**
+   * The error as the `HttpException` of its mapped status and body (a 500 is logged with its
+   * stack): what a GraphQL resolver's error becomes, for the GraphQL error formatter of
+   * `nestjs-rls-tenancy/graphql` to turn into a coded GraphQL error.
+   */
+  toHttpException(exception: unknown): HttpException {
+    const out = this.toBody(exception);
+    if (out.statusCode >= 500)
+      this.logger.error(exception instanceof Error ? exception.stack : String(exception));
+    return new HttpException(out, out.statusCode);
   }
 
   /**
@@ -100,6 +145,7 @@ export class TenancyExceptionFilter implements ExceptionFilter {
    * subclass that maps more error types names them in its own `@Catch()`).
    */
   protected toBody(exception: unknown): ErrorBody {
+    if (exception instanceof HttpException) return body(exception.getStatus(), exception.message);
     if (exception instanceof TenantContextMissingError || exception instanceof UnknownTenantError) {
       return body(401, exception.message);
     }
@@ -128,6 +174,17 @@ export class TenancyExceptionFilter implements ExceptionFilter {
     }
     return body(500, 'Internal server error');
   }
+}
+
+/** The pattern (RMQ), subject (NATS) or topic (Kafka, MQTT) of the message being handled. */
+function messagePattern(host: ArgumentsHost): string {
+  const rpc = host.switchToRpc().getContext<Record<string, unknown> | undefined>();
+  for (const getter of ['getPattern', 'getSubject', 'getTopic']) {
+    const fn = rpc?.[getter];
+    const value: unknown = typeof fn === 'function' ? (fn as () => unknown).call(rpc) : undefined;
+    if (typeof value === 'string') return value;
+  }
+  return 'message';
 }
 
 function isConnectionLoss(error: unknown): boolean {

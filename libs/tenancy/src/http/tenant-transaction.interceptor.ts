@@ -3,6 +3,8 @@ import { Observable, Subscription } from 'rxjs';
 import { TenantContextService } from '../context/tenant-context.service';
 import { TenantRunner } from '../context/tenant-runner.service';
 import { TenantStreamAbandonedError } from '../errors/tenancy-errors';
+import { TenancyConfigurationError } from '../errors/tenancy.error';
+import { TenantTransactionFactory } from '../typeorm/tenant-transaction.factory';
 
 /** `GET /path (Controller.handler)` for HTTP, `Controller.handler` otherwise. */
 function routeOf(context: ExecutionContext): string {
@@ -27,10 +29,12 @@ export class TenantTransactionInterceptor implements NestInterceptor {
   constructor(
     private readonly context: TenantContextService,
     private readonly runner: TenantRunner,
+    private readonly transactions: TenantTransactionFactory,
   ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const tenant = this.context.require();
+    if (context.getType<string>() === 'graphql') return this.joinRequestScope(next);
     return new Observable((subscriber) => {
       let handled: Subscription | undefined;
       let end: (() => void) | undefined;
@@ -61,5 +65,19 @@ export class TenantTransactionInterceptor implements NestInterceptor {
         end?.();
       };
     });
+  }
+
+  /**
+   * A GraphQL resolver runs in the one tenant scope of its whole request (opened by the GraphQL
+   * middleware of `nestjs-rls-tenancy/graphql`, ended by its Apollo plugin), shared with the
+   * field resolvers and DataLoader batches that run after it; without that scope, it refuses.
+   */
+  private joinRequestScope(next: CallHandler): Observable<unknown> {
+    if (!this.transactions.current()) {
+      throw new TenancyConfigurationError(
+        'a GraphQL resolver runs in the tenant scope of its whole request: import TenancyGraphQLModule.forRoot({ path }) from nestjs-rls-tenancy/graphql and add its TenantGraphQLPlugin to the GraphQL module',
+      );
+    }
+    return next.handle();
   }
 }
