@@ -100,7 +100,7 @@ async function main(): Promise<void> {
     redis.note,
     `support-api: ${supportUrl}  (OpenAPI: ${supportUrl}/docs)`,
     amqp.note,
-    `sales-api:   ${salesUrl}  (Fastify; OpenAPI: ${salesUrl}/docs-json)`,
+    `sales-api:   ${salesUrl}  (Fastify; OpenAPI: ${salesUrl}/docs, GraphQL: ${salesUrl}/graphql)`,
     jwtSecret === DEV_JWT_SECRET
       ? 'JWT_SECRET is not set: signing with the DEVELOPMENT default secret (never use it in production).'
       : 'Signing tokens with JWT_SECRET from the environment.',

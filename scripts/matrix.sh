@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # One leg of the version matrix: a clean copy of HEAD in a temporary directory, the lockfile's
 # packages with the leg's versions swapped in, then the library's suites (test/tenancy,
-# test/foundation, test/database-level) on the embedded PostgreSQL 18.
+# test/foundation, test/database-level, test/testing and the transports' test/jobs, test/graphql,
+# test/microservices) on the embedded PostgreSQL 18. Nest 11 runs the jobs but not GraphQL or
+# microservices: the library's peer ranges for @nestjs/graphql 14 and @nestjs/microservices 12.1 are Nest 12 only.
 #
 #   bash scripts/matrix.sh typeorm-0.3   # TypeORM latest 0.3.x
 #   bash scripts/matrix.sh nest-11       # @nestjs/* 11 (with the @nestjs/schedule of that line)
@@ -12,16 +14,20 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 leg="${1:?usage: scripts/matrix.sh typeorm-0.3|nest-11|cls-7}"
-suites=(test/tenancy test/foundation test/database-level)
+suites=(test/tenancy test/foundation test/database-level test/testing test/jobs)
 node_cmd=(node)
 case "$leg" in
-  typeorm-0.3) swap=(typeorm@0.3) ;;
+  typeorm-0.3)
+    swap=(typeorm@0.3)
+    suites+=(test/graphql test/microservices)
+    ;;
   nest-11)
     swap=(@nestjs/common@11 @nestjs/core@11 @nestjs/platform-express@11 @nestjs/platform-fastify@11
       @nestjs/typeorm@11 @nestjs/testing@11 @nestjs/swagger@11 @nestjs/schedule@6)
     ;;
   cls-7)
     swap=(nestjs-cls@7)
+    suites+=(test/graphql test/microservices)
     node_cmd=(npx -y -p node@22 node)
     ;;
   *)

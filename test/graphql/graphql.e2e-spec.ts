@@ -34,7 +34,7 @@ interface TreeNote {
 
 const codes = (body: GqlBody) => (body.errors ?? []).map((e) => e.extensions.code);
 
-/** The GraphQL wiring of docs/transports/graphql.md: the same checks on every HTTP platform. */
+/** The GraphQL wiring of libs/tenancy/docs/transports.md (GraphQL): the same checks on every HTTP platform. */
 for (const adapter of HTTP_ADAPTERS) {
   describe(`TenancyGraphQLModule: one tenant transaction per GraphQL request (${adapter})`, () => {
     let owner: Client;

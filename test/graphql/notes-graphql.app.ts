@@ -217,7 +217,7 @@ export interface NotesGraphQLAppOptions {
   adapter: HttpAdapterName;
 }
 
-/** The wiring of docs/transports/graphql.md, over the notes tables of the library suites. */
+/** The wiring of libs/tenancy/docs/transports.md (GraphQL), over the notes tables of the library suites. */
 @Module({})
 class NotesGraphQLAppModule {
   static forRoot(o: NotesGraphQLAppOptions): DynamicModule {
