@@ -45,7 +45,7 @@ for (const adapter of HTTP_ADAPTERS) {
     beforeAll(async () => {
       ({ owner, app } = await notesSetup({
         adapter,
-        tenancy: { resolveTenantContext: apiKeyResolver },
+        tenancy: { jwt: undefined, resolveTenantContext: apiKeyResolver },
       }));
       a = await notesTenant(owner, 'resolver-a', ['a-1', 'a-2']);
       b = await notesTenant(owner, 'resolver-b', ['b-1']);
@@ -64,6 +64,10 @@ for (const adapter of HTTP_ADAPTERS) {
     afterAll(async () => {
       await app.close();
       await owner.end();
+    });
+
+    it('starts without the jwt option, registering no JWT strategy in passport', () => {
+      expect(tenancyStrategies()).toEqual([]);
     });
 
     it("returns exactly the rows of the key's tenant", async () => {
@@ -140,6 +144,7 @@ for (const adapter of HTTP_ADAPTERS) {
       ({ owner, app } = await notesSetup({
         adapter,
         tenancy: {
+          jwt: undefined, // as in the README: the app's own guard authenticates
           resolveTenantContext: (context) => {
             const user = context
               .switchToHttp()

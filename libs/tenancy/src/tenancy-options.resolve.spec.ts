@@ -10,7 +10,7 @@ const PUBLIC_PEM = publicKey.export({ type: 'spki', format: 'pem' }).toString();
 
 describe('resolveTenancyOptions: the JWT verification key', () => {
   it('turns jwt.secret into a secret KeyObject once, which verifies HS256 tokens signed with the string', () => {
-    const { jwt } = resolveTenancyOptions({ jwt: { secret: SECRET }, roles: ['agent'] });
+    const jwt = resolveTenancyOptions({ jwt: { secret: SECRET }, roles: ['agent'] }).jwt!;
     expect(jwt.key.type).toBe('secret');
     expect(jwt.key.export().equals(Buffer.from(SECRET, 'utf8'))).toBe(true);
     const token = sign({ sub: 'x' }, SECRET, { algorithm: 'HS256' });
@@ -22,7 +22,7 @@ describe('resolveTenancyOptions: the JWT verification key', () => {
   });
 
   it('parses jwt.publicKey once; RS256 tokens verify, an HS256 token keyed with the PEM does not', () => {
-    const { jwt } = resolveTenancyOptions({ jwt: { publicKey: PUBLIC_PEM }, roles: ['agent'] });
+    const jwt = resolveTenancyOptions({ jwt: { publicKey: PUBLIC_PEM }, roles: ['agent'] }).jwt!;
     expect(jwt.key.type).toBe('public');
     expect(jwt.algorithms).toEqual(['RS256']);
     const token = sign({ sub: 'y' }, privateKey, { algorithm: 'RS256' });
@@ -67,9 +67,9 @@ describe('resolveTenancyOptions: roles and expiry', () => {
 
   it('requires an exp claim unless told otherwise', () => {
     const roles = ['agent'];
-    expect(resolveTenancyOptions({ jwt: { secret: SECRET }, roles }).jwt.requireExpiry).toBe(true);
+    expect(resolveTenancyOptions({ jwt: { secret: SECRET }, roles }).jwt!.requireExpiry).toBe(true);
     expect(
-      resolveTenancyOptions({ jwt: { secret: SECRET, requireExpiry: false }, roles }).jwt
+      resolveTenancyOptions({ jwt: { secret: SECRET, requireExpiry: false }, roles }).jwt!
         .requireExpiry,
     ).toBe(false);
   });
@@ -151,7 +151,7 @@ describe('resolveTenancyOptions: defaults', () => {
     };
     expect([
       ...unsetButPromised(minimal, module),
-      ...unsetButPromised(minimal.jwt, jwt).map((f) => `jwt.${f}`),
+      ...unsetButPromised(minimal.jwt!, jwt).map((f) => `jwt.${f}`),
       ...unsetButPromised(minimal.tenantStatus, tenantStatus).map((f) => `tenantStatus.${f}`),
       ...unsetButPromised(minimal.claims, claims).map((f) => `claims.${f}`),
       ...unsetButPromised(minimal.settings, settings).map((f) => `settings.${f}`),
@@ -195,8 +195,8 @@ describe('resolveTenancyOptions: defaults', () => {
       startupCheck: undefined,
     });
     expect([
-      options.jwt.requireExpiry,
-      options.jwt.maxTokenLength,
+      options.jwt!.requireExpiry,
+      options.jwt!.maxTokenLength,
       options.claims,
       options.tenantStatus,
       options.startupCheck,
@@ -207,5 +207,31 @@ describe('resolveTenancyOptions: defaults', () => {
       { cacheTtlMs: 10_000, maxEntries: 5 },
       'refuse',
     ]);
+  });
+});
+
+describe('resolveTenancyOptions: jwt and resolveTenantContext', () => {
+  const resolver = () => undefined;
+
+  it('needs no jwt when resolveTenantContext authenticates requests', () => {
+    expect(resolveTenancyOptions({ roles: ['agent'], resolveTenantContext: resolver }).jwt).toBe(
+      undefined,
+    );
+  });
+
+  it('still checks a jwt given beside resolveTenantContext', () => {
+    expect(() =>
+      resolveTenancyOptions({
+        jwt: { secret: 'short' },
+        roles: ['agent'],
+        resolveTenantContext: resolver,
+      }),
+    ).toThrow(new TenancyConfigurationError('jwt.secret must be at least 32 characters long'));
+  });
+
+  it('refuses neither, naming both ways', () => {
+    expect(() => resolveTenancyOptions({ roles: ['agent'] })).toThrow(
+      /needs jwt\.secret \(HS256\) or jwt\.publicKey \(RS256\) to verify tokens, or resolveTenantContext/,
+    );
   });
 });

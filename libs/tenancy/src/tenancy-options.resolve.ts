@@ -3,6 +3,7 @@ import { isRoleName, ROLE_FORM } from './context/tenant-context.validation';
 import { TenancyConfigurationError } from './errors/tenancy.error';
 import { qualifiedTable, settingLiteral } from './migrations/sql';
 import {
+  ResolvedJwtOptions,
   ResolvedTenancyOptions,
   TenancyClaimNames,
   TenancyJwtOptions,
@@ -17,22 +18,10 @@ import {
  * `undefined` takes its default.
  */
 export function resolveTenancyOptions(given: TenancyModuleOptions): ResolvedTenancyOptions {
-  const jwt = { ...new TenancyJwtOptions(), ...defined(given?.jwt) };
-  if (!jwt.secret && !jwt.publicKey) {
-    throw new TenancyConfigurationError(
-      'TenancyModule needs jwt.secret (HS256) or jwt.publicKey (RS256) to verify tokens',
-    );
-  }
-  if (jwt.secret !== undefined && jwt.secret.length < 32) {
-    throw new TenancyConfigurationError('jwt.secret must be at least 32 characters long');
-  }
-  const algorithms = jwt.algorithms ?? (jwt.secret ? ['HS256'] : ['RS256']);
-  if (!algorithms.length || algorithms.some((a) => (a as string) === 'none')) {
-    throw new TenancyConfigurationError(
-      'jwt.algorithms must list real algorithms; "none" is never accepted',
-    );
-  }
-  const key = verificationKey(jwt.secret, jwt.publicKey);
+  const jwt =
+    given?.jwt === undefined && given?.resolveTenantContext !== undefined
+      ? undefined
+      : resolveJwtOptions(given?.jwt);
   if (!given.roles?.length) {
     throw new TenancyConfigurationError('TenancyModule needs roles: the roles a token may carry');
   }
@@ -63,12 +52,36 @@ export function resolveTenancyOptions(given: TenancyModuleOptions): ResolvedTena
   }
   return {
     ...options,
-    jwt: { ...jwt, algorithms, key },
+    jwt,
     roles: Object.freeze([...options.roles]),
     claims: { ...new TenancyClaimNames(), ...defined(options.claims) },
     settings,
     tenantStatus: { ...new TenantStatusOptions(), ...defined(options.tenantStatus) },
   } as ResolvedTenancyOptions;
+}
+
+/** The JWT strategy's options with their defaults, its key built once; refuses unusable ones. */
+function resolveJwtOptions(given: TenancyJwtOptions | undefined): ResolvedJwtOptions {
+  const jwt = { ...new TenancyJwtOptions(), ...defined(given) };
+  if (!jwt.secret && !jwt.publicKey) {
+    throw new TenancyConfigurationError(
+      'TenancyModule needs jwt.secret (HS256) or jwt.publicKey (RS256) to verify tokens, or resolveTenantContext to authenticate requests itself',
+    );
+  }
+  if (jwt.secret !== undefined && jwt.secret.length < 32) {
+    throw new TenancyConfigurationError('jwt.secret must be at least 32 characters long');
+  }
+  const algorithms = jwt.algorithms ?? (jwt.secret ? ['HS256'] : ['RS256']);
+  if (!algorithms.length || algorithms.some((a) => (a as string) === 'none')) {
+    throw new TenancyConfigurationError(
+      'jwt.algorithms must list real algorithms; "none" is never accepted',
+    );
+  }
+  return {
+    ...jwt,
+    algorithms,
+    key: verificationKey(jwt.secret, jwt.publicKey),
+  } as ResolvedJwtOptions;
 }
 
 /** `given` without the fields whose value is `undefined`, so that those keep their default. */

@@ -117,8 +117,11 @@ export class TenantStatusOptions {
  * initialisers are the defaults, merged once at start-up (`resolveTenancyOptions`).
  */
 export class TenancyModuleOptions {
-  /** Token verification. Required. */
-  jwt: TenancyJwtOptions;
+  /**
+   * Token verification by the built-in JWT strategy. Required unless `resolveTenantContext` is
+   * set; with both, the resolver decides and `jwt` is not used by the guard.
+   */
+  jwt?: TenancyJwtOptions;
   /**
    * Your own authentication instead of the built-in JWT strategy: called by `TenantAuthGuard` with
    * the request's ExecutionContext (read `request.user` set by your own @nestjs/passport guard, an
@@ -251,7 +254,8 @@ export type ResolvedTenancyOptions = WithDefaults<
   Omit<TenancyModuleOptions, OptionGroup>,
   'platform' | 'requestRoleFunction' | 'resolveTenantContext'
 > & {
-  jwt: ResolvedJwtOptions;
+  /** Undefined when `resolveTenantContext` replaces the JWT strategy and no `jwt` was given. */
+  jwt: ResolvedJwtOptions | undefined;
   claims: TenancyClaimNames;
   settings: TenancySettingNames;
   tenantStatus: ResolvedTenantStatusOptions;

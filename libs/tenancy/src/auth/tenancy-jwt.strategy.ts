@@ -9,6 +9,7 @@ import { TENANCY_JWT_STRATEGY, TENANCY_JWT_STRATEGY_NAME } from '../tenancy.inte
 import { ResolvedTenancyOptions } from '../tenancy.options';
 import { verifyTenantClaims } from './tenant-claims.verify';
 import { TenantStatusService } from './tenant-status.service';
+import { TenancyConfigurationError } from '../errors/tenancy.error';
 
 /**
  * The latest time claim (`exp`, `nbf`, `iat`) a token may carry, in seconds since the epoch:
@@ -43,21 +44,26 @@ export function tenancyJwtStrategyClass(
   {
     override readonly name = name;
 
+    private readonly jwt: NonNullable<ResolvedTenancyOptions['jwt']>;
+
     constructor(
       private readonly options: ResolvedTenancyOptions,
       private readonly statuses: TenantStatusService,
     ) {
+      const jwt = options.jwt;
+      if (!jwt) throw new TenancyConfigurationError('the JWT strategy needs the jwt option');
       super({
         jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
         // A KeyObject, built once: passport-jwt hands it to jsonwebtoken as it is (its types say
         // string | Buffer, jsonwebtoken takes a KeyObject and skips re-parsing the key per token).
-        secretOrKey: options.jwt.key as unknown as Buffer,
-        algorithms: options.jwt.algorithms,
-        issuer: options.jwt.issuer,
-        audience: options.jwt.audience,
+        secretOrKey: jwt.key as unknown as Buffer,
+        algorithms: jwt.algorithms,
+        issuer: jwt.issuer,
+        audience: jwt.audience,
         ignoreExpiration: false,
-        jsonWebTokenOptions: { clockTolerance: options.jwt.clockToleranceSeconds },
+        jsonWebTokenOptions: { clockTolerance: jwt.clockToleranceSeconds },
       });
+      this.jwt = jwt;
     }
 
     onModuleDestroy(): void {
@@ -85,7 +91,7 @@ export function tenancyJwtStrategyClass(
 
     /** 401 unless `exp` (when required), `nbf` and `iat` are sane times and `iat` is not ahead. */
     private assertTimes(payload: Record<string, unknown>): void {
-      const { requireExpiry, clockToleranceSeconds } = this.options.jwt;
+      const { requireExpiry, clockToleranceSeconds } = this.jwt;
       if (requireExpiry && payload.exp === undefined)
         throw new UnauthorizedException('token has no expiry (exp claim)');
       for (const claim of TIME_CLAIMS) {
@@ -109,14 +115,17 @@ export function tenancyJwtStrategyClass(
 
 /**
  * This module instance's JWT strategy, under a name of its own (`tenancy-jwt-<uuid>`), so that two
- * apps in one process never verify each other's tokens; it leaves passport on module destroy.
+ * apps in one process never verify each other's tokens; it leaves passport on module destroy. None
+ * (`null`) when `resolveTenantContext` replaces it and no `jwt` option was given.
  */
 export const tenancyJwtStrategyProvider: Provider = {
   provide: TENANCY_JWT_STRATEGY,
   useFactory: (options: ResolvedTenancyOptions, statuses: TenantStatusService) =>
-    new (tenancyJwtStrategyClass(`${TENANCY_JWT_STRATEGY_NAME}-${randomUUID()}`))(
-      options,
-      statuses,
-    ),
+    options.jwt
+      ? new (tenancyJwtStrategyClass(`${TENANCY_JWT_STRATEGY_NAME}-${randomUUID()}`))(
+          options,
+          statuses,
+        )
+      : null,
   inject: [RESOLVED_TENANCY_OPTIONS, TenantStatusService],
 };

@@ -10,6 +10,7 @@ import {
 import { randomUUID } from 'node:crypto';
 import { CLS_ID, ClsService, ContextClsStoreMap } from 'nestjs-cls';
 import passport from 'passport';
+import { TenancyConfigurationError } from '../errors/tenancy.error';
 import { TenantContext } from '../context/tenant-context.interface';
 import { isRequestId } from '../context/tenant-context.validation';
 import { RESOLVED_TENANCY_OPTIONS } from '../tenancy.providers';
@@ -66,7 +67,7 @@ function graphqlContext(
 export class TenantAuthGuard implements CanActivate {
   constructor(
     private readonly cls: ClsService,
-    @Inject(TENANCY_JWT_STRATEGY) private readonly strategy: { readonly name: string },
+    @Inject(TENANCY_JWT_STRATEGY) private readonly strategy: { readonly name: string } | null,
     @Inject(RESOLVED_TENANCY_OPTIONS) private readonly options: ResolvedTenancyOptions,
     private readonly statuses: TenantStatusService,
   ) {}
@@ -169,13 +170,17 @@ export class TenantAuthGuard implements CanActivate {
 
   /** The built-in path: the bearer token, verified by this module's JWT strategy. */
   private async authenticate(request: HttpRequest, context: ExecutionContext) {
+    const { strategy, options } = this;
+    if (!strategy || !options.jwt) {
+      throw new TenancyConfigurationError('TenancyModule has neither jwt nor resolveTenantContext');
+    }
     const header = request?.headers?.authorization;
-    if (typeof header === 'string' && header.length > this.options.jwt.maxTokenLength) {
+    if (typeof header === 'string' && header.length > options.jwt.maxTokenLength) {
       throw new UnauthorizedException('token too large');
     }
     return new Promise<TenantContext>((resolve, reject) => {
       const authenticate = passport.authenticate(
-        this.strategy.name,
+        strategy.name,
         { session: false },
         (err: unknown, found: unknown, info: unknown) => {
           try {
