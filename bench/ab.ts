@@ -2,21 +2,20 @@ import { randomBytes } from 'node:crypto';
 import { AppProcess, AppSpec } from './lib/app-process';
 import { runLoad } from './lib/load';
 import { QUICK_SIZES } from './lib/options';
-import { PatchName } from './lib/patches';
 import { PgCpuMeter } from './lib/pg-cpu';
 import { flagReader, runScript, supportReadRequests, supportReaderAuth } from './lib/script';
 import { setUpEnvironment } from './lib/setup';
 import { median, round } from './lib/stats';
 
 /**
- * A quick A/B of one support-api route: the library app against the equal-footing baseline (its
- * JWT key built once), and optionally against the library app of another checkout (`--ref DIR`,
- * e.g. a `git worktree` of the previous commit), alternating in rounds on small generated data.
- * For trying a library change in a few minutes; the full comparison is `npm run bench`.
+ * A quick A/B of one support-api route: the library app against the baseline (its JWT key built
+ * once, as in `npm run bench`), and optionally against the library app of another checkout
+ * (`--ref DIR`, e.g. a `git worktree` of the previous commit), alternating in rounds on small
+ * generated data. For trying a library change in a few minutes; the full comparison is
+ * `npm run bench`.
  *
  *   npx ts-node -r tsconfig-paths/register bench/ab.ts [--rounds 6] [--seconds 3]
  *     [--path /tickets?limit=50] [--ref ../other-checkout] [--connections 16]
- *     [--baseline-patches als-hooks]   (adds the equal-footing baseline with these patches too)
  */
 async function main(): Promise<void> {
   const arg = flagReader();
@@ -25,7 +24,6 @@ async function main(): Promise<void> {
   const connections = Number(arg('--connections', '16'));
   const path = arg('--path', '');
   const ref = arg('--ref', '');
-  const extraPatches = arg('--baseline-patches', '').split(',').filter(Boolean) as PatchName[];
   const env = await setUpEnvironment(QUICK_SIZES, false, (m) => console.log(m));
   const secret = randomBytes(32).toString('hex');
   const requests = supportReadRequests(supportReaderAuth(secret), path);
@@ -39,15 +37,11 @@ async function main(): Promise<void> {
   const pgCpu = await PgCpuMeter.open(env.server.adminUrl).catch(() => undefined);
   const apps: Record<string, AppProcess> = {};
   try {
-    const baseline = (name: string, patches: PatchName[]) =>
-      AppProcess.start(name, {
-        ...common,
-        kind: 'baseline',
-        databaseUrl: env.main.baselineUrl,
-        patches: ['jwt-keyobject', ...patches],
-      });
-    apps.baselineKeyed = await baseline('baselineKeyed', []);
-    if (extraPatches.length) apps.baselinePatched = await baseline('baselinePatched', extraPatches);
+    apps.baseline = await AppProcess.start('baseline', {
+      ...common,
+      kind: 'baseline',
+      databaseUrl: env.main.baselineUrl,
+    });
     apps.library = await AppProcess.start('library', library);
     if (ref) apps.ref = await AppProcess.start('ref', library, ref);
     const names = Object.keys(apps);
@@ -71,14 +65,14 @@ async function main(): Promise<void> {
         got[name] = load.rps;
         rps[name].push(load.rps);
       }
-      for (const name of names) ratios[name].push(got[name] / got.baselineKeyed);
+      for (const name of names) ratios[name].push(got[name] / got.baseline);
       console.log(
-        `round ${r + 1}: ${names.map((n) => `${n} ${got[n].toFixed(0)}/s (${(got[n] / got.baselineKeyed).toFixed(3)})`).join(', ')}`,
+        `round ${r + 1}: ${names.map((n) => `${n} ${got[n].toFixed(0)}/s (${(got[n] / got.baseline).toFixed(3)})`).join(', ')}`,
       );
     }
     for (const name of names) {
       console.log(
-        `${name}: median ${median(rps[name]).toFixed(0)} req/s, ratio to baselineKeyed ${round(median(ratios[name]))}, CPU µs/request app ${median(cpu[name]).toFixed(0)} + PostgreSQL ${pg[name].length ? median(pg[name]).toFixed(0) : '?'}`,
+        `${name}: median ${median(rps[name]).toFixed(0)} req/s, ratio to the baseline ${round(median(ratios[name]))}, CPU µs/request app ${median(cpu[name]).toFixed(0)} + PostgreSQL ${pg[name].length ? median(pg[name]).toFixed(0) : '?'}`,
       );
     }
   } finally {

@@ -6,7 +6,6 @@ import { createSalesApp } from '../apps/sales-api/src/sales-app';
 import { createSupportApp } from '../apps/support-api/src/support-app';
 import { createBaselineApp } from './baseline/baseline-app';
 import { CpuProfile, summarizeProfile } from './lib/cpu-profile';
-import { applyPatches } from './lib/patches';
 import { flightsOf, StatementLog } from './lib/statement-log';
 import type { AppCommand, AppKind, AppReply, AppSpec } from './lib/app-process';
 
@@ -27,7 +26,7 @@ async function create(kind: AppKind, spec: AppSpec): Promise<INestApplication> {
     jwtSecret: spec.jwtSecret,
     poolSize: spec.poolSize,
   };
-  if (kind === 'baseline') return createBaselineApp(common);
+  if (kind === 'baseline') return createBaselineApp({ ...common, naiveJwt: spec.naiveJwt });
   const cfg = {
     ...common,
     pipeline: spec.pipeline,
@@ -41,7 +40,6 @@ async function create(kind: AppKind, spec: AppSpec): Promise<INestApplication> {
 async function handle(cmd: AppCommand): Promise<Omit<AppReply, 'id'>> {
   switch (cmd.type) {
     case 'start': {
-      applyPatches(cmd.spec.patches);
       if (cmd.spec.countStatements) statements.install();
       app = await create(cmd.spec.kind, cmd.spec);
       const server = app.getHttpServer() as import('node:http').Server;

@@ -3,7 +3,6 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { signToken } from '@app/demo-kit';
 import { AppProcess, AppSpec } from './lib/app-process';
-import { PatchName } from './lib/patches';
 import { salesTree } from './lib/data';
 import { BENCH_TENANTS, tenantId } from './lib/ids';
 import { runLoad } from './lib/load';
@@ -13,12 +12,11 @@ import { setUpEnvironment } from './lib/setup';
 
 /**
  * Where the Node side of a request spends its CPU: profiles the support app (library, pipelined
- * and serial) and the baseline, each in its own process, under the same autocannon load of
+ * and serial) and the baseline (its JWT key built once), each in its own process, under the same autocannon load of
  * `GET /tickets/:id` (or `--path`), and prints self time per module and the top functions, per
  * request.
  *
  *   npx ts-node -r tsconfig-paths/register bench/profile.ts [--seconds 10] [--path /tickets?limit=50]
- *     [--patches jwt-keyobject,cork]   (experiments of bench/lib/patches.ts, applied to every side)
  *     [--as teamLead|manager]          (sales-api GET /deals as that manager instead)
  *
  * The .cpuprofile files go to .data/bench-profiles/ (open them in Chrome DevTools).
@@ -28,7 +26,6 @@ async function main(): Promise<void> {
   const arg = flagReader();
   const seconds = Number(arg('--seconds', '10'));
   const path = arg('--path', '');
-  const patches = arg('--patches', '').split(',').filter(Boolean) as PatchName[];
   const env = await setUpEnvironment(QUICK_SIZES, false, (m) => console.log(m));
   const secret = randomBytes(32).toString('hex');
   const sales = arg('--as', '') as '' | 'manager' | 'teamLead';
@@ -41,7 +38,7 @@ async function main(): Promise<void> {
     : supportReadRequests(auth, path);
   const outDir = resolve('.data/bench-profiles');
   mkdirSync(outDir, { recursive: true });
-  const common = { jwtSecret: secret, poolSize: 10, patches };
+  const common = { jwtSecret: secret, poolSize: 10 };
   const sides: Record<string, AppSpec> = {
     baseline: { ...common, kind: 'baseline', databaseUrl: env.main.baselineUrl },
     library: {

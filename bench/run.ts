@@ -10,22 +10,14 @@ import { compareAcrossDatabases, compareQueries, DbQueryPair } from './lib/db-le
 import { hierarchyPair } from './lib/hierarchy-pair';
 import { round } from './lib/stats';
 import { DelayProxy } from './lib/delay-proxy';
-import { compareRoute, compareSides, HttpRoute, HttpRouteResult, sideRatios } from './lib/http';
-import { PatchName } from './lib/patches';
+import { compareRoute, compareSides, HttpRoute, HttpRouteResult } from './lib/http';
 import { BENCH_TENANTS, tenantId } from './lib/ids';
 import { LoadRequest } from './lib/load';
 import { machineInfo, packageVersions } from './lib/machine';
 import { BenchOptions, DEFAULT_SECTIONS, parseOptions, Section } from './lib/options';
 import { PgCpuMeter } from './lib/pg-cpu';
 import { ratioChart, resultsMarkdown } from './lib/report';
-import {
-  BenchResults,
-  checkTargets,
-  ExperimentResult,
-  ScalePoint,
-  ScaleResult,
-  scaleRatios,
-} from './lib/results';
+import { BenchResults, checkTargets, ScalePoint, ScaleResult, scaleRatios } from './lib/results';
 import { countRoundTrips, RoundTripResult, RoundTripRoute } from './lib/roundtrips';
 import { BenchDatabase, BenchEnvironment, setUpEnvironment } from './lib/setup';
 
@@ -37,12 +29,14 @@ const log = (message: string) => {
 
 /**
  * The apps of one database, each in its own process: the library apps (pipelined and serial), the
- * baseline, and the baseline with its JWT key built once (equal footing).
+ * baseline (its JWT key built once, as the library's: equal footing) and, for the HTTP section,
+ * the naive baseline (its JWT secret a string, re-parsed per verify).
  */
 type AppSet = Record<
-  'support' | 'supportSerial' | 'sales' | 'salesSerial' | 'baseline' | 'baselineKeyed',
+  'support' | 'supportSerial' | 'sales' | 'salesSerial' | 'baseline',
   AppProcess
->;
+> &
+  Partial<Record<'baselineNaive', AppProcess>>;
 
 async function startApps(
   appUrl: string,
@@ -50,6 +44,7 @@ async function startApps(
   jwtSecret: string,
   poolSize: number,
   extra: Partial<AppSpec> = {},
+  naive = false,
 ): Promise<AppSet> {
   const lib = { databaseUrl: appUrl, jwtSecret, poolSize, ...extra };
   const baseline: AppSpec = {
@@ -65,7 +60,7 @@ async function startApps(
     sales: { ...lib, kind: 'sales', pipeline: true },
     salesSerial: { ...lib, kind: 'sales', pipeline: false },
     baseline,
-    baselineKeyed: { ...baseline, patches: ['jwt-keyobject'] },
+    ...(naive ? { baselineNaive: { ...baseline, naiveJwt: true } } : {}),
   });
   return apps as AppSet;
 }
@@ -193,12 +188,12 @@ async function httpSection(
         library: route.app === 'support' ? apps.support : apps.sales,
         baseline: apps.baseline,
         librarySerial: route.app === 'support' ? apps.supportSerial : apps.salesSerial,
-        baselineKeyed: apps.baselineKeyed,
+        baselineNaive: apps.baselineNaive,
       },
     };
     const result = await compareRoute(spec, opts.sizes, pgCpu, log);
     log(
-      `  => throughput ratio ${result.ratios.throughput}, p99 ratio ${result.ratios.p99} (serial: ${result.serialRatios?.throughput}, ${result.serialRatios?.p99}; equal footing: ${result.keyedRatios?.throughput}, ${result.keyedRatios?.p99})`,
+      `  => throughput ratio ${result.ratios.throughput}, p99 ratio ${result.ratios.p99} (serial: ${result.serialRatios?.throughput}, ${result.serialRatios?.p99}; naive baseline: ${result.naiveRatios?.throughput}, ${result.naiveRatios?.p99})`,
     );
     out.push(result);
   }
@@ -410,136 +405,13 @@ async function scaleSection(
   }
 }
 
-/**
- * Candidate library changes, tried by patching packages in the app's own process (patches.ts), and
- * baseline variants that isolate a cost. Rows may share a side (one process) with another "vs".
- */
-const EXPERIMENTS: {
-  side: string;
-  kind: 'library' | 'baseline';
-  patches: PatchName[];
-  vs: string;
-  label: string;
-  /** Also run on the heavier route (GET /deals as a team lead). */
-  heavy?: boolean;
-  preparedSettings?: boolean;
-}[] = [
-  {
-    side: 'baseline',
-    kind: 'baseline',
-    patches: [],
-    vs: '',
-    label: 'baseline (hand-written, as users write it: string JWT secret)',
-    heavy: true,
-  },
-  {
-    side: 'baselineKey',
-    kind: 'baseline',
-    patches: ['jwt-keyobject'],
-    vs: 'baseline',
-    label: 'baseline with its JWT key built once (equal footing)',
-    heavy: true,
-  },
-  {
-    side: 'library',
-    kind: 'library',
-    patches: [],
-    vs: 'baseline',
-    label: 'library as it is, vs the baseline as users write it',
-    heavy: true,
-  },
-  {
-    side: 'library',
-    kind: 'library',
-    patches: [],
-    vs: 'baselineKey',
-    label: 'library as it is, vs the baseline on equal footing',
-    heavy: true,
-  },
-  {
-    side: 'unprepared',
-    kind: 'library',
-    patches: [],
-    preparedSettings: false,
-    vs: 'baselineKey',
-    label: 'library with preparedSettings: false (as behind PgBouncer < 1.21), vs equal footing',
-    heavy: true,
-  },
-  {
-    side: 'baselineAls',
-    kind: 'baseline',
-    patches: ['jwt-keyobject', 'als-hooks'],
-    vs: 'baselineKey',
-    label: 'equal-footing baseline + an active AsyncLocalStorage (what CLS alone costs on Node 20)',
-  },
-];
-
-async function experimentSection(
-  env: BenchEnvironment,
-  s: Scenario,
-  opts: BenchOptions,
-  jwtSecret: string,
-  pgCpu: PgCpuMeter | undefined,
-): Promise<ExperimentResult[]> {
-  const out: ExperimentResult[] = [];
-  const routes = [
-    { route: s.routes.find((r) => r.id === 'get-ticket')!, experiments: EXPERIMENTS },
-    {
-      route: s.routes.find((r) => r.id === 'deals-lead')!,
-      experiments: EXPERIMENTS.filter((e) => e.heavy),
-    },
-  ];
-  for (const { route, experiments } of routes) {
-    const specs: Record<string, AppSpec> = {};
-    for (const e of experiments) {
-      specs[e.side] = {
-        kind: e.kind === 'baseline' ? 'baseline' : route.app,
-        databaseUrl: e.kind === 'baseline' ? env.main.baselineUrl : env.main.appUrl,
-        jwtSecret,
-        poolSize: opts.sizes.poolSize,
-        pipeline: true,
-        patches: e.patches,
-        preparedSettings: e.preparedSettings,
-      };
-    }
-    const apps = await startAll(specs);
-    try {
-      log(
-        `Experiments: ${route.label} with candidate library changes (patched in the app process)`,
-      );
-      const sides = await compareSides(
-        `experiments ${route.id}`,
-        route.requests,
-        apps,
-        opts.sizes,
-        pgCpu,
-        log,
-      );
-      out.push({
-        route: route.label,
-        rows: experiments.map((e) => ({
-          side: e.side,
-          label: e.label,
-          patches: e.patches,
-          vs: e.vs || undefined,
-          result: sides[e.side],
-          ratios: e.vs ? sideRatios(sides[e.side], sides[e.vs]) : undefined,
-        })),
-      });
-    } finally {
-      await closeAll(apps);
-    }
-  }
-  return out;
-}
-
-/** Rewrites one generated section of BENCHMARKS.md (between its markers). */
-function updateReadme(section: 'results' | 'experiments', markdown: string): boolean {
+/** Rewrites the generated block of BENCHMARKS.md (between its markers). */
+function updateReadme(markdown: string): boolean {
   const path = resolve('BENCHMARKS.md');
   if (!existsSync(path)) return false;
   const text = readFileSync(path, 'utf8');
-  const startMark = `<!-- bench:${section}:start -->`;
-  const endMark = `<!-- bench:${section}:end -->`;
+  const startMark = '<!-- bench:results:start -->';
+  const endMark = '<!-- bench:results:end -->';
   const a = text.indexOf(startMark);
   const b = text.indexOf(endMark);
   if (a < 0 || b < a) return false;
@@ -601,6 +473,8 @@ async function main(): Promise<void> {
         env.main.baselineUrl,
         jwtSecret,
         sizes.poolSize,
+        {},
+        true,
       );
       try {
         await checkSameAnswers(apps, s);
@@ -625,9 +499,6 @@ async function main(): Promise<void> {
     });
     await section('scale', async () => {
       partial.scale = await scaleSection(env, s, opts, jwtSecret, pgCpu);
-    });
-    await section('experiments', async () => {
-      partial.experiments = await experimentSection(env, s, opts, jwtSecret, pgCpu);
     });
   } catch (error) {
     failed = error instanceof Error ? error : new Error(String(error));
@@ -654,12 +525,7 @@ async function main(): Promise<void> {
   writeFileSync(join(outDir, `${base}.md`), markdown + '\n');
   log(`Results: ${relative(process.cwd(), jsonPath)}, ${relative(process.cwd(), chartPath)}`);
   if (opts.updateReadme) {
-    const which = standard ? 'results' : 'experiments';
-    log(
-      updateReadme(which, markdown)
-        ? `BENCHMARKS.md (${which}) updated`
-        : `BENCHMARKS.md has no ${which} markers`,
-    );
+    log(updateReadme(markdown) ? 'BENCHMARKS.md updated' : 'BENCHMARKS.md has no results markers');
   }
   const missed = results.targets.filter((t) => !t.met);
   console.log('\n' + markdown);

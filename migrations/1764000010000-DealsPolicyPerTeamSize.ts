@@ -31,7 +31,7 @@ const SUBTREE = `SELECT c.descendant_id FROM sales.team_closure c
 /**
  * A manager's deals with the policy that fits the size of the team, chosen per transaction.
  *
- * One policy cannot serve both sizes (measured in BENCHMARKS.md): `owner_id = ANY (ARRAY(<subtree>))`
+ * One policy cannot serve both sizes (measured in docs/performance.md): `owner_id = ANY (ARRAY(<subtree>))`
  * is an index condition on `deals_owner_idx`, right for a small team, but PostgreSQL assumes any
  * such array holds 10 owners and, outside an index condition, searches it linearly for every row,
  * so a large team's page read and sorted all of its deals; `owner_id IN (<subtree>)` is hashed

@@ -20,6 +20,8 @@ export interface BaselineConfig {
   databaseUrl: string;
   jwtSecret: string;
   poolSize: number;
+  /** The secret string handed to passport-jwt as is (re-parsed per verify) instead of a key built once. */
+  naiveJwt?: boolean;
 }
 
 function messages(errors: ValidationError[]): string[] {
@@ -32,10 +34,15 @@ function messages(errors: ValidationError[]): string[] {
 /**
  * The app a team writes without the library: support-api's ticket routes and sales-api's
  * `GET /deals` in one Nest app, same DTOs, same ValidationPipe settings as `configureHttpApp`,
- * plain TypeORM (default pg client: no pipeline) with the same pool size.
+ * plain TypeORM (default pg client: no pipeline) with the same pool size, its JWT key built once as
+ * the library builds its own (equal footing; `naiveJwt` for the string secret instead).
  */
 export async function createBaselineApp(config: BaselineConfig): Promise<INestApplication> {
-  const jwt = new BaselineJwt(config.jwtSecret, ['agent', 'admin', 'rep', 'manager']);
+  const jwt = new BaselineJwt(
+    config.jwtSecret,
+    ['agent', 'admin', 'rep', 'manager'],
+    config.naiveJwt,
+  );
   @Module({
     imports: [
       TypeOrmModule.forRoot({

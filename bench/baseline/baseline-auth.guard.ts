@@ -5,6 +5,7 @@ import {
   Injectable,
   UnauthorizedException,
 } from '@nestjs/common';
+import { createSecretKey } from 'node:crypto';
 import passport from 'passport';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 
@@ -20,19 +21,23 @@ let strategies = 0;
 
 /**
  * The JWT check a team writes without the library: passport-jwt (HS256, expiry), the claims must
- * be uuids and a known role. No tenant registry lookup: the baseline trusts the token.
+ * be uuids and a known role. No tenant registry lookup: the baseline trusts the token. The key is
+ * built once (`createSecretKey`), as the library does; with `naive`, the secret string goes to
+ * passport-jwt as users often pass it, and jsonwebtoken tries to parse it as a public key on every
+ * verify.
  */
 @Injectable()
 export class BaselineJwt {
   readonly name = `bench-baseline-jwt-${++strategies}`;
 
-  constructor(secret: string, roles: string[]) {
+  constructor(secret: string, roles: string[], naive = false) {
     passport.use(
       this.name,
       new Strategy(
         {
           jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
-          secretOrKey: secret,
+          // passport-jwt's types say string | Buffer; it hands the key to jsonwebtoken as it is.
+          secretOrKey: naive ? secret : (createSecretKey(Buffer.from(secret)) as unknown as Buffer),
           algorithms: ['HS256'],
           ignoreExpiration: false,
         },

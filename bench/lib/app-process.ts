@@ -1,7 +1,6 @@
 import { ChildProcess, fork } from 'node:child_process';
 import { resolve } from 'node:path';
 import { ProfileSummary } from './cpu-profile';
-import type { PatchName } from './patches';
 
 export type AppKind = 'support' | 'sales' | 'baseline';
 
@@ -18,8 +17,8 @@ export interface AppSpec {
   preparedSettings?: boolean;
   /** Install the statement log (a pg Client.prototype.query hook) in the child. */
   countStatements?: boolean;
-  /** Experiments: candidate library changes, patched into the child (see patches.ts). */
-  patches?: PatchName[];
+  /** Baseline only: the JWT secret string re-parsed per verify instead of a key built once. */
+  naiveJwt?: boolean;
 }
 
 export type AppCommand = { id: number } & (

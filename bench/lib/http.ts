@@ -4,11 +4,11 @@ import { PgCpuMeter } from './pg-cpu';
 import { concat, median, p99, quantile, round } from './stats';
 
 /**
- * The sides of an HTTP comparison: the library app, the baseline as users write it, the library
- * without pipeline mode, and the baseline with its JWT key built once (equal footing with the
- * library, which does that: what remains between the two is the cost of tenancy itself).
+ * The sides of an HTTP comparison: the library app, the baseline (the same API by hand, its JWT key
+ * built once as the library builds its own: equal footing), the library without pipeline mode, and
+ * the naive baseline (its JWT secret a string that jsonwebtoken re-parses per verify; an extra).
  */
-export type SideName = 'library' | 'baseline' | 'librarySerial' | 'baselineKeyed';
+export type SideName = 'library' | 'baseline' | 'librarySerial' | 'baselineNaive';
 
 /** A route to compare: the requests autocannon cycles through, and each side's app. */
 export interface HttpRoute {
@@ -69,12 +69,12 @@ export interface HttpRouteResult {
   connections: number;
   roundSeconds: number;
   sides: Partial<Record<SideName, HttpSideResult>>;
-  /** library / baseline. */
+  /** library / baseline (equal footing): what the targets are checked on. */
   ratios: SideRatios;
   /** librarySerial / baseline, when measured. */
   serialRatios?: SideRatios;
-  /** library / baselineKeyed (equal footing), when measured. */
-  keyedRatios?: SideRatios;
+  /** library / baselineNaive, when measured. */
+  naiveRatios?: SideRatios;
 }
 
 /** Load options shared by every comparison. */
@@ -205,7 +205,7 @@ export async function compareSides(
   return summary;
 }
 
-/** Compares a route's sides (library, baseline, library without pipeline, equal-footing baseline). */
+/** Compares a route's sides (library, baseline, library without pipeline, naive baseline). */
 export async function compareRoute(
   route: HttpRoute,
   opts: LoadOptions,
@@ -227,8 +227,8 @@ export async function compareRoute(
     serialRatios: summary.librarySerial
       ? sideRatios(summary.librarySerial, summary.baseline!)
       : undefined,
-    keyedRatios: summary.baselineKeyed
-      ? sideRatios(summary.library!, summary.baselineKeyed)
+    naiveRatios: summary.baselineNaive
+      ? sideRatios(summary.library!, summary.baselineNaive)
       : undefined,
   };
 }

@@ -8,15 +8,15 @@ export interface BenchOptions {
   sections: Set<Section>;
   /** Where the JSON, the SVG and the Markdown tables go. */
   outDir: string;
-  /** Whether to rewrite the generated sections of BENCHMARKS.md (by default: a full default run, or a full experiments-only run). */
+  /** Whether to rewrite the generated block of BENCHMARKS.md (by default: a full run of every section). */
   updateReadme: boolean;
   sizes: BenchSizes;
 }
 
-export const SECTIONS = ['http', 'roundtrips', 'db', 'scale', 'experiments'] as const;
+export const SECTIONS = ['http', 'roundtrips', 'db', 'scale'] as const;
 export type Section = (typeof SECTIONS)[number];
 /** What `npm run bench` runs without --only: the issue's four comparisons. */
-export const DEFAULT_SECTIONS: Section[] = ['http', 'roundtrips', 'db', 'scale'];
+export const DEFAULT_SECTIONS: Section[] = [...SECTIONS];
 
 /** Data volumes and timings. */
 export interface BenchSizes {
@@ -112,15 +112,14 @@ export const QUICK_SIZES: BenchSizes = {
   rtDelays: [5, 55],
 };
 
-const USAGE = `Usage: npm run bench -- [--quick] [--keep] [--only http,roundtrips,db,scale,experiments] [--out DIR]
-  (default: http, roundtrips, db, scale: about 12 minutes on 2 cores)
-  --quick        small data, short rounds (smoke run, about 2-3 minutes)
-  --only LIST    run only these sections (data is always generated); experiments (candidate library
-                 changes, about 8 minutes) runs only when named here
+const USAGE = `Usage: npm run bench -- [--quick] [--keep] [--only http,roundtrips,db,scale] [--out DIR]
+  (default: every section: 20-25 minutes on 2 cores)
+  --quick        small data, short rounds (smoke run, 3-4 minutes)
+  --only LIST    run only these sections (data is always generated)
   --keep         keep the benchmark databases (and the embedded server's data) at the end
   --out DIR      where results go (default: bench/results for a full run, .data/bench-results for --quick)
   --rounds N     alternating rounds per comparison (default 7; 2 with --quick)
-  --no-readme    do not rewrite the results section of BENCHMARKS.md
+  --no-readme    do not rewrite the generated block of BENCHMARKS.md (a quick or partial run never does)
 Environment: DATABASE_URL (a superuser URL) to use an existing server instead of an embedded one.`;
 
 /** Parses `process.argv`-style arguments. */
@@ -128,7 +127,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   const args = [...argv];
   let quick = false;
   let keep = false;
-  let readme: boolean | undefined;
+  let readme = true;
   let outDir: string | undefined;
   let rounds: number | undefined;
   let sections: Set<Section> | undefined;
@@ -137,7 +136,6 @@ export function parseOptions(argv: string[]): BenchOptions {
     if (arg === '--quick') quick = true;
     else if (arg === '--keep') keep = true;
     else if (arg === '--no-readme') readme = false;
-    else if (arg === '--readme') readme = true;
     else if (arg === '--out') outDir = args.shift();
     else if (arg === '--rounds') rounds = Number(args.shift());
     else if (arg === '--only') {
@@ -152,13 +150,12 @@ export function parseOptions(argv: string[]): BenchOptions {
   }
   sections ??= new Set<Section>(DEFAULT_SECTIONS);
   const standard = DEFAULT_SECTIONS.every((s) => sections.has(s));
-  const experimentsOnly = sections.size === 1 && sections.has('experiments');
   return {
     quick,
     keep,
     sections,
     outDir: outDir ?? (quick ? '.data/bench-results' : 'bench/results'),
-    updateReadme: readme ?? (!quick && (standard || experimentsOnly)),
+    updateReadme: readme && !quick && standard,
     sizes: { ...(quick ? QUICK_SIZES : FULL_SIZES), ...(rounds ? { rounds } : {}) },
   };
 }

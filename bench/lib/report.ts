@@ -1,4 +1,4 @@
-import { BenchResults } from './results';
+import { BenchResults, HTTP_THROUGHPUT_TARGETS, HttpMetric, TargetCheck } from './results';
 
 const n0 = (v: number) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en') : 'n/a');
 const n2 = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : 'n/a');
@@ -24,6 +24,26 @@ function longer(
   return ` (${slow.map((h) => `${h.roundSeconds} s for ${h.label}`).join(', ')}: rounds lengthen until the slowest side completes ${sizes.minRequestsPerRound} requests, so that a few in-flight requests at a round's end do not decide its ratio)`;
 }
 
+/** The statement sequences of the round-trip table, one line per distinct sequence. */
+function sequences(r: BenchResults): string[] {
+  const names: Record<string, string> = { librarySerial: 'serial' };
+  const bySequence = new Map<string, Map<string, string[]>>();
+  for (const t of r.roundTrips) {
+    for (const [side, v] of Object.entries(t.sides)) {
+      const seq = v.statements.length ? v.statements.join(' → ') : '(none)';
+      const routes = bySequence.get(seq) ?? new Map<string, string[]>();
+      bySequence.set(
+        seq,
+        routes.set(t.label, [...(routes.get(t.label) ?? []), names[side] ?? side]),
+      );
+    }
+  }
+  return [...bySequence].map(
+    ([seq, routes]) =>
+      `- ${seq}: ${[...routes].map(([label, sides]) => `${label} (${sides.join(', ')})`).join('; ')}`,
+  );
+}
+
 /** The results as Markdown: what BENCHMARKS.md shows between its result markers. */
 export function resultsMarkdown(r: BenchResults, chartPath: string): string {
   const out: string[] = [];
@@ -46,11 +66,13 @@ export function resultsMarkdown(r: BenchResults, chartPath: string): string {
 
   const cpu = (x?: { appCpuUs: number; pgCpuUs?: number }) =>
     x ? `${n0(x.appCpuUs)} + ${x.pgCpuUs === undefined ? '?' : n0(x.pgCpuUs)}` : '';
+  const delta = (a?: number, b?: number) =>
+    a === undefined || b === undefined ? '?' : `${a >= b ? '+' : '−'}${n0(Math.abs(a - b))}`;
   if (r.http.length) {
     out.push(
-      '#### HTTP: library vs hand-written baseline',
+      '#### HTTP: library vs the baseline',
       '',
-      `autocannon, ${r.sizes.connections} connections, pool size ${r.sizes.poolSize} on every side, each app in its own process; ${r.sizes.rounds} rounds of ${r.sizes.roundSeconds} s per side after a ${r.sizes.warmupSeconds} s warm-up, the sides alternating within each round${longer(r.http, r.sizes)}. req/s: median of the rounds; **ratio**: median over rounds of library ÷ baseline req/s in the same round; latency: over every response of every round; CPU: µs per request of the app's process + PostgreSQL's processes (median of the rounds). Library = the real app (pipeline mode, the default); serial = the same app with \`pipeline: false\`.`,
+      `autocannon, ${r.sizes.connections} connections, pool size ${r.sizes.poolSize} on every side, each app in its own process; ${r.sizes.rounds} rounds of ${r.sizes.roundSeconds} s per side after a ${r.sizes.warmupSeconds} s warm-up, the sides alternating within each round${longer(r.http, r.sizes)}. req/s: median of the rounds; **ratio**: median over rounds of library ÷ baseline req/s in the same round; latency: over every response of every round; CPU: µs per request of the app's process + PostgreSQL's processes (median of the rounds). Library: the real app (pipeline mode); serial: the same app with \`pipeline: false\`. Baseline: the same API by hand, its JWT key built once (\`createSecretKey\`) as the library builds its own. Naive baseline (an extra, no target): the same with the secret string passed as is, which jsonwebtoken tries to parse as a public key on every verify.`,
       '',
       table(
         [
@@ -63,18 +85,16 @@ export function resultsMarkdown(r: BenchResults, chartPath: string): string {
           '**p99 ratio**',
           'CPU µs/req baseline',
           'CPU µs/req library',
+          '**CPU µs/req over baseline** (app / PG)',
           'serial req/s (ratio)',
           'serial p99 ms (ratio)',
-          'CPU µs/req serial',
-          'equal-footing baseline req/s',
-          'ratio / p99 ratio vs equal footing',
-          'CPU µs/req equal-footing baseline',
+          'naive baseline req/s (library ÷ it)',
         ],
         r.http.map((x) => {
           const b = x.sides.baseline!;
           const l = x.sides.library!;
           const s = x.sides.librarySerial;
-          const k = x.sides.baselineKeyed;
+          const naive = x.sides.baselineNaive;
           return [
             x.label,
             n0(b.rps),
@@ -85,17 +105,13 @@ export function resultsMarkdown(r: BenchResults, chartPath: string): string {
             `**${n2(x.ratios.p99)}**`,
             cpu(b),
             cpu(l),
+            `**${delta(l.appCpuUs, b.appCpuUs)} / ${delta(l.pgCpuUs, b.pgCpuUs)}**`,
             s ? `${n0(s.rps)} (${n2(x.serialRatios!.throughput)})` : '',
             s ? `${ms(s.p99)} (${n2(x.serialRatios!.p99)})` : '',
-            cpu(s),
-            k ? n0(k.rps) : '',
-            x.keyedRatios ? `${n2(x.keyedRatios.throughput)} / ${n2(x.keyedRatios.p99)}` : '',
-            cpu(k),
+            naive ? `${n0(naive.rps)} (${n2(x.naiveRatios!.throughput)})` : '',
           ];
         }),
       ),
-      '',
-      'Equal footing: the baseline with its JWT key built once (`createSecretKey`), as the library does. jsonwebtoken, given a string secret, tries to parse it as a public key on every verify, which costs more than the rest of a single-row request; the ratios against the baseline as users write it include that saving, the equal-footing ratios show what tenancy itself costs.',
       '',
       `![ratio per route](${chartPath})`,
       '',
@@ -134,12 +150,7 @@ export function resultsMarkdown(r: BenchResults, chartPath: string): string {
       '',
       'Statement sequences:',
       '',
-      ...r.roundTrips.flatMap((t) =>
-        Object.entries(t.sides).map(
-          ([side, v]) =>
-            `- ${t.label}, ${side}: ${v.statements.length ? v.statements.join(' → ') : '(none)'}`,
-        ),
-      ),
+      ...sequences(r),
       '',
     );
   }
@@ -215,54 +226,74 @@ export function resultsMarkdown(r: BenchResults, chartPath: string): string {
     }
   }
 
-  if (r.experiments?.length) {
+  if (r.targets.length) {
+    const http = r.targets.filter((t) => t.section === 'http');
+    const rest = r.targets.filter((t) => t.section !== 'http');
+    const missed = r.targets.filter((t) => !t.met).length;
     out.push(
-      '#### Experiments: candidate library changes',
+      '#### Targets',
       '',
-      `Same load and alternation as above (fewer rounds), each variant in its own process. The library itself is unchanged: each change is patched into the packages it uses, in the app's process (bench/lib/patches.ts names the change the library would make). Ratios against the side named in "vs".`,
+      missed ? `${missed} of ${r.targets.length} missed.` : `All ${r.targets.length} met.`,
       '',
     );
-    for (const e of r.experiments) {
+    if (http.length) {
+      const metrics: [HttpMetric, string][] = [
+        ['throughput', 'throughput ratio'],
+        ['p99', 'p99 ratio'],
+        ['appCpu', 'app CPU µs/req over the baseline'],
+        ['pgCpu', 'PostgreSQL CPU µs/req over the baseline'],
+      ];
+      const cell = (t?: TargetCheck) => {
+        if (!t) return '';
+        const cpu = t.metric === 'appCpu' || t.metric === 'pgCpu';
+        const value = cpu ? `${t.value >= 0 ? '+' : '−'}${n0(Math.abs(t.value))}` : n2(t.value);
+        return `${value} (${t.limit}): ${ok(t.met, t.aimMet)}`;
+      };
       out.push(
-        `${e.route}:`,
-        '',
         table(
-          [
-            'variant',
-            'req/s',
-            'p50 / p99 ms',
-            'CPU µs/req app + PG',
-            'vs',
-            'throughput ratio',
-            'p99 ratio',
-            'app CPU ratio',
-          ],
-          e.rows.map((x) => [
-            x.label,
-            n0(x.result.rps),
-            `${ms(x.result.p50)} / ${ms(x.result.p99)}`,
-            cpu(x.result),
-            x.vs ?? '',
-            x.ratios ? n2(x.ratios.throughput) : '',
-            x.ratios ? n2(x.ratios.p99) : '',
-            x.ratios ? n2(x.ratios.appCpu) : '',
+          ['HTTP route, against the baseline', ...metrics.map(([, label]) => label)],
+          [...new Set(http.map((t) => t.subject))].map((route) => [
+            route,
+            ...metrics.map(([m]) => cell(http.find((t) => t.subject === route && t.metric === m))),
           ]),
         ),
         '',
       );
     }
-  }
-
-  if (r.targets.length) {
-    out.push(
-      '#### Targets',
-      '',
-      table(
-        ['target', 'value', 'limit', 'result'],
-        r.targets.map((t) => [t.target, n2(t.value), t.limit, ok(t.met, t.aimMet)]),
-      ),
-      '',
-    );
+    if (rest.length) {
+      const tables = {
+        http: 'HTTP table',
+        roundtrips: 'round-trip table',
+        db: 'database-level table',
+        scale: 'scale table',
+      };
+      const groups = new Map<string, TargetCheck[]>();
+      for (const t of rest) {
+        const key = `${t.what}\u0000${t.limit}`;
+        groups.set(key, [...(groups.get(key) ?? []), t]);
+      }
+      out.push(
+        table(
+          ['target', 'of', 'value', 'limit', 'result'],
+          [...groups.values()].map((g) => {
+            const missed = g.filter((t) => !t.met).map((t) => t.subject);
+            const aimMissed = g.filter((t) => t.aimMet === false).map((t) => t.subject);
+            return [
+              g[0].what,
+              g.length === 1 ? g[0].subject : `the ${g.length} rows of the ${tables[g[0].section]}`,
+              g.map((t) => (t.section === 'roundtrips' ? String(t.value) : n2(t.value))).join(', '),
+              g[0].limit,
+              missed.length
+                ? `**missed**: ${missed.join('; ')}`
+                : aimMissed.length
+                  ? `met (aim missed: ${aimMissed.join('; ')})`
+                  : 'met',
+            ];
+          }),
+        ),
+        '',
+      );
+    }
   }
   return out.join('\n');
 }
@@ -283,19 +314,24 @@ export function ratioChart(r: BenchResults): string {
   parts.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="${W / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">Library / hand-written baseline per route (${esc(r.date.slice(0, 10))}, ${r.kind})</text>`,
+    `<text x="${W / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">Library / baseline per route (${esc(r.date.slice(0, 10))}, ${r.kind})</text>`,
   );
-  const panels: { title: string; key: 'throughput' | 'p99'; target: number; label: string }[] = [
+  const panels: {
+    title: string;
+    key: 'throughput' | 'p99';
+    target: (routeId: string) => number;
+    label: string;
+  }[] = [
     {
       title: 'Throughput ratio (higher is better)',
       key: 'throughput',
-      target: 0.9,
-      label: 'target ≥ 0.90',
+      target: (id) => (HTTP_THROUGHPUT_TARGETS[id] ?? { min: 0.9 }).min,
+      label: 'target per route',
     },
     {
       title: 'p99 latency ratio (lower is better)',
       key: 'p99',
-      target: 1.15,
+      target: () => 1.15,
       label: 'target ≤ 1.15',
     },
   ];
@@ -319,8 +355,12 @@ export function ratioChart(r: BenchResults): string {
       const bars: [string, number | undefined, string][] = [
         ['pipeline', route.ratios[p.key], '#2b6cb0'],
         ['serial', route.serialRatios?.[p.key], '#a0aec0'],
-        ['equal footing', route.keyedRatios?.[p.key], '#dd6b20'],
+        ['naive baseline', route.naiveRatios?.[p.key], '#fbd38d'],
       ];
+      const t = y(p.target(route.id));
+      parts.push(
+        `<line x1="${gx - 1.5 * bar - 4}" y1="${t}" x2="${gx + 1.5 * bar + 2}" y2="${t}" stroke="#c53030" stroke-width="1.5" stroke-dasharray="6,4"/>`,
+      );
       bars.forEach(([, v], k) => {
         if (v === undefined) return;
         const bx = gx - 1.5 * bar + k * bar;
@@ -346,17 +386,16 @@ export function ratioChart(r: BenchResults): string {
     });
     parts.push(
       `<line x1="${x0}" y1="${y(1)}" x2="${x0 + panelW}" y2="${y(1)}" stroke="#333" stroke-dasharray="2,3"/>`,
-      `<line x1="${x0}" y1="${y(p.target)}" x2="${x0 + panelW}" y2="${y(p.target)}" stroke="#c53030" stroke-width="1.5" stroke-dasharray="6,4"/>`,
-      `<text x="${x0 + panelW - 4}" y="${y(p.target) - 4}" text-anchor="end" fill="#c53030">${p.label}</text>`,
+      `<text x="${x0 + panelW - 4}" y="${top - 4}" text-anchor="end" fill="#c53030">- - ${p.label}</text>`,
     );
   });
   parts.push(
     `<rect x="${W / 2 - 330}" y="${H - 24}" width="12" height="12" fill="#2b6cb0"/>`,
-    `<text x="${W / 2 - 314}" y="${H - 14}">library (pipeline mode, the default) / baseline</text>`,
-    `<rect x="${W / 2 - 20}" y="${H - 24}" width="12" height="12" fill="#a0aec0"/>`,
-    `<text x="${W / 2 - 4}" y="${H - 14}">library, pipeline: false / baseline</text>`,
-    `<rect x="${W / 2 + 210}" y="${H - 24}" width="12" height="12" fill="#dd6b20"/>`,
-    `<text x="${W / 2 + 226}" y="${H - 14}">library / baseline on equal footing</text>`,
+    `<text x="${W / 2 - 314}" y="${H - 14}">library (pipeline mode) / baseline</text>`,
+    `<rect x="${W / 2 - 60}" y="${H - 24}" width="12" height="12" fill="#a0aec0"/>`,
+    `<text x="${W / 2 - 44}" y="${H - 14}">library, pipeline: false / baseline</text>`,
+    `<rect x="${W / 2 + 170}" y="${H - 24}" width="12" height="12" fill="#fbd38d"/>`,
+    `<text x="${W / 2 + 186}" y="${H - 14}">library / naive baseline (extra)</text>`,
     '</svg>',
   );
   return parts.join('\n') + '\n';
