@@ -31,6 +31,20 @@ function fromGetter(source: unknown): Getter | undefined {
   return typeof get === 'function' ? (name) => (get as Getter).call(source, name) : undefined;
 }
 
+/**
+ * NATS headers (`MsgHdrs`, whose `get()` matches names exactly), looked up case-insensitively over
+ * their `keys()`, so `Authorization` is read as on HTTP and the other transports.
+ */
+function fromNatsHeaders(headers: unknown): Getter | undefined {
+  const get = fromGetter(headers);
+  const keys = call(headers, 'keys');
+  if (!get || !Array.isArray(keys)) return get;
+  return (name) => {
+    const key = (keys as unknown[]).find((k) => typeof k === 'string' && k.toLowerCase() === name);
+    return typeof key === 'string' ? get(key) : undefined;
+  };
+}
+
 /** Calls `obj[method]()` when it is a function; the transports' contexts are read by duck typing. */
 function call(obj: unknown, method: string): unknown {
   const fn = (obj as Record<string, unknown> | undefined)?.[method];
@@ -49,7 +63,7 @@ function headersOf(context: ExecutionContext): Getter | undefined {
   if (message?.properties) return fromRecord(message.properties.headers);
   if (message && 'headers' in message) return fromRecord(message.headers);
   const nats = call(rpc, 'getHeaders');
-  if (nats) return fromGetter(nats);
+  if (nats) return fromNatsHeaders(nats);
   const packet = call(rpc, 'getPacket') as
     { properties?: { userProperties?: unknown } } | undefined;
   if (packet) return fromRecord(packet.properties?.userProperties);
