@@ -17,7 +17,7 @@ import { sign } from 'jsonwebtoken';
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { firstValueFrom } from 'rxjs';
-import { DataSource } from 'typeorm';
+import { DataSource, EntitySubscriberInterface, EventSubscriber } from 'typeorm';
 import { signToken } from '@app/demo-kit';
 import {
   createTenancyDataSource,
@@ -60,6 +60,18 @@ function patternsFor(transport: string) {
 }
 
 /** A module whose @TenantScoped() handlers answer on `patterns`: read, write, and an event that writes. */
+/**
+ * Holds every commit for 50 ms: a reply sent before its transaction committed would then reach the
+ * caller while the row is still invisible to others, so the suites' owner-side checks catch it
+ * every time instead of by chance.
+ */
+@EventSubscriber()
+class SlowCommitSubscriber implements EntitySubscriberInterface {
+  async beforeTransactionCommit(): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 function notesMessagesModule(patterns: ReturnType<typeof patternsFor>): Type {
   @TenantScoped()
   @Controller()
@@ -113,6 +125,7 @@ function notesMessagesModule(patterns: ReturnType<typeof patternsFor>): Type {
           type: 'postgres' as const,
           url: testUrl('appUrl'),
           entities: [],
+          subscribers: [SlowCommitSubscriber],
           synchronize: false,
         }),
         dataSourceFactory: createTenancyDataSource,

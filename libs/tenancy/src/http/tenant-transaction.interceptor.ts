@@ -19,8 +19,9 @@ function routeOf(context: ExecutionContext): string {
  * to the handler's result until that result ends: committed when it completes (for a promise,
  * before the response is sent) and rolled back when it throws or errors. A stream (an @Sse()
  * handler's Observable) stays one: each value passes on as it is emitted, so before the commit,
- * and a subscriber that leaves early (the client went away) ends it, which commits. A handler that
- * sends no query opens no transaction and costs no round trip.
+ * and a subscriber that leaves early (the client went away) ends it, which commits. On a broker
+ * message (`rpc`) every value is held until the commit, so a reply never precedes it. A handler
+ * that sends no query opens no transaction and costs no round trip.
  */
 @Injectable()
 export class TenantTransactionInterceptor implements NestInterceptor {
@@ -35,6 +36,10 @@ export class TenantTransactionInterceptor implements NestInterceptor {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const tenant = this.context.require();
     if (context.getType<string>() === 'graphql') return this.joinRequestScope(next);
+    // A broker's server sends each value as a reply when it is emitted: hold them until the
+    // commit, so that no reply (or acknowledgement after it) ever precedes the commit.
+    const holdUntilCommit = context.getType() === 'rpc';
+    const held: unknown[] = [];
     return new Observable((subscriber) => {
       let handled: Subscription | undefined;
       let end: (() => void) | undefined;
@@ -45,14 +50,17 @@ export class TenantTransactionInterceptor implements NestInterceptor {
             new Promise<void>((resolve, reject) => {
               end = resolve;
               handled = next.handle().subscribe({
-                next: (value) => subscriber.next(value),
+                next: (value) => (holdUntilCommit ? held.push(value) : subscriber.next(value)),
                 error: reject,
                 complete: resolve,
               });
             }),
         )
         .then(
-          () => subscriber.complete(),
+          () => {
+            held.forEach((value) => subscriber.next(value));
+            subscriber.complete();
+          },
           (error: unknown) => {
             if (error instanceof TenantStreamAbandonedError) {
               this.logger.error(`${routeOf(context)}: ${error.message}`);
