@@ -105,8 +105,7 @@ export class TenancyExceptionFilter implements ExceptionFilter {
     const { httpAdapter } = this.adapterHost;
     const response: unknown = host.switchToHttp().getResponse();
     const out = this.toBody(exception);
-    if (out.statusCode >= 500)
-      this.logger.error(exception instanceof Error ? exception.stack : String(exception));
+    if (out.statusCode >= 500) this.logServerError(exception);
     if (httpAdapter.isHeadersSent(response)) return;
     httpAdapter.reply(response, out, out.statusCode);
   }
@@ -120,8 +119,7 @@ export class TenancyExceptionFilter implements ExceptionFilter {
     const out = this.toBody(exception);
     const pattern = messagePattern(host);
     if (out.statusCode >= 500) {
-      const detail = exception instanceof Error ? exception.stack : String(exception);
-      this.logger.error(`${pattern}: ${detail}`);
+      this.logServerError(exception, `${pattern}: `);
     } else {
       this.logger.warn(`${pattern}: message refused (${out.statusCode} ${String(out.message)})`);
     }
@@ -135,9 +133,15 @@ export class TenancyExceptionFilter implements ExceptionFilter {
    */
   toHttpException(exception: unknown): HttpException {
     const out = this.toBody(exception);
-    if (out.statusCode >= 500)
-      this.logger.error(exception instanceof Error ? exception.stack : String(exception));
+    if (out.statusCode >= 500) this.logServerError(exception);
     return new HttpException(out, out.statusCode);
+  }
+
+  /** Logs a 500's cause with its stack (never sent to the client). */
+  private logServerError(exception: unknown, prefix = ''): void {
+    this.logger.error(
+      `${prefix}${exception instanceof Error ? exception.stack : String(exception)}`,
+    );
   }
 
   /**
