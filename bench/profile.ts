@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { signToken } from '@app/demo-kit';
 import { AppProcess, AppSpec } from './lib/app-process';
+import { largestDifferences, ProfileSummary } from './lib/cpu-profile';
 import { salesTree } from './lib/data';
 import { BENCH_TENANTS, tenantId } from './lib/ids';
 import { runLoad } from './lib/load';
@@ -14,7 +15,7 @@ import { setUpEnvironment } from './lib/setup';
  * Where the Node side of a request spends its CPU: profiles the support app (library, pipelined
  * and serial) and the baseline (its JWT key built once), each in its own process, under the same autocannon load of
  * `GET /tickets/:id` (or `--path`), and prints self time per module and the top functions, per
- * request.
+ * request, then the functions whose self time grew most from the baseline to the library.
  *
  *   npx ts-node -r tsconfig-paths/register bench/profile.ts [--seconds 10] [--path /tickets?limit=50]
  *     [--as teamLead|manager]          (sales-api GET /deals as that manager instead)
@@ -54,6 +55,7 @@ async function main(): Promise<void> {
       pipeline: false,
     },
   };
+  const summaries: Record<string, ProfileSummary> = {};
   try {
     for (const [name, spec] of Object.entries(sides)) {
       const app = await AppProcess.start(name, spec);
@@ -64,6 +66,7 @@ async function main(): Promise<void> {
         const file = join(outDir, `${name}.cpuprofile`);
         const { profile } = await app.send({ type: 'profile-stop', file, requests: load.ok });
         const s = profile!;
+        summaries[name] = s;
         console.log(
           `\n== ${name}: ${load.ok} requests (${load.rps.toFixed(0)}/s, ${load.non2xx} non-2xx), app process busy ${s.busyUsPerRequest} µs per request (${file})`,
         );
@@ -74,6 +77,16 @@ async function main(): Promise<void> {
       } finally {
         await app.close();
       }
+    }
+    // Where the library's extra time goes: the same code runs slower in a busier process too
+    // (shared cores), so read the library's own functions and the ones only it calls first.
+    console.log(
+      '\n== largest differences, library − baseline (self µs per request: difference, baseline, library)',
+    );
+    for (const [fn, diff, a, b] of largestDifferences(summaries.baseline, summaries.library)) {
+      console.log(
+        `  ${diff.toFixed(1).padStart(7)} ${a.toFixed(1).padStart(7)} ${b.toFixed(1).padStart(7)}  ${fn}`,
+      );
     }
   } finally {
     await env.cleanup(false);

@@ -69,11 +69,28 @@ export class AppProcess {
    * Forks the child, builds the app and starts it on a free port of 127.0.0.1. `root`: another
    * checkout of this repository to take the app (and the library) from, for A/B runs.
    */
-  static async start(name: string, spec: AppSpec, root?: string): Promise<AppProcess> {
+  static async start(
+    name: string,
+    spec: AppSpec,
+    root?: string,
+    wrapper?: string[],
+  ): Promise<AppProcess> {
     const dir = root ? resolve(root) : resolve(__dirname, '../..');
+    // BENCH_NODE_FLAGS: extra node/V8 flags for the apps (e.g. --trace-deopt), space-separated.
+    const flags = process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+    const node = [
+      ...flags,
+      '-r',
+      'ts-node/register/transpile-only',
+      '-r',
+      'tsconfig-paths/register',
+    ];
     const child = fork(resolve(dir, 'bench/app-server.ts'), [], {
       cwd: dir,
-      execArgv: ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register'],
+      // `wrapper`: a program that runs node itself (valgrind), given its own arguments first.
+      ...(wrapper
+        ? { execPath: wrapper[0], execArgv: [...wrapper.slice(1), process.execPath, ...node] }
+        : { execArgv: node }),
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const p = new AppProcess(name, child);
@@ -95,6 +112,11 @@ export class AppProcess {
       );
       this.child.send({ ...cmd, id });
     });
+  }
+
+  /** The child's process id. */
+  get pid(): number {
+    return this.child.pid!;
   }
 
   /** CPU time (user + system, µs) the app's process has used so far. */

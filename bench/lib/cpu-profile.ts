@@ -11,6 +11,8 @@ export interface ProfileSummary {
   busyUsPerRequest: number;
   modules: [string, number][];
   functions: [string, number][];
+  /** Every function's self time, µs per request (for differences between two profiles). */
+  allFunctions: Record<string, number>;
 }
 
 function moduleOf(url: string): string {
@@ -53,5 +55,25 @@ export function summarizeProfile(profile: CpuProfile, requests: number, top = 30
     busyUsPerRequest: per(total),
     modules: sorted(modules),
     functions: sorted(functions),
+    allFunctions: Object.fromEntries(
+      [...functions].map(([k, us]) => [k, us / Math.max(requests, 1)]),
+    ),
   };
+}
+
+/** The functions whose self time per request grew most from `base` to `other` (µs per request). */
+export function largestDifferences(
+  base: ProfileSummary,
+  other: ProfileSummary,
+  top = 30,
+): [fn: string, diff: number, base: number, other: number][] {
+  const names = new Set([...Object.keys(base.allFunctions), ...Object.keys(other.allFunctions)]);
+  return [...names]
+    .map((k): [string, number, number, number] => {
+      const a = base.allFunctions[k] ?? 0;
+      const b = other.allFunctions[k] ?? 0;
+      return [k, b - a, a, b];
+    })
+    .sort((x, y) => y[1] - x[1])
+    .slice(0, top);
 }

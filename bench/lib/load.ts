@@ -14,6 +14,8 @@ export interface LoadSpec {
   connections: number;
   seconds: number;
   requests: LoadRequest[];
+  /** Send exactly this many requests instead of loading for `seconds`. */
+  amount?: number;
 }
 
 /** What one load run measured; latencies are in ms, one per 2xx response. */
@@ -64,6 +66,7 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
     url: spec.url,
     connections: spec.connections,
     duration: spec.seconds,
+    ...(spec.amount ? { amount: spec.amount } : {}),
     requests: spec.requests,
     timeout: 30,
   };
