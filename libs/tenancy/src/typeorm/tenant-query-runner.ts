@@ -62,6 +62,15 @@ const ISOLATION = new Set([
   'REPEATABLE READ',
   'SERIALIZABLE',
 ]);
+/** The transaction events the scope fires itself, and the subscriber method of each. */
+const LISTENER = {
+  BeforeTransactionStart: 'beforeTransactionStart',
+  AfterTransactionStart: 'afterTransactionStart',
+  BeforeTransactionCommit: 'beforeTransactionCommit',
+  AfterTransactionCommit: 'afterTransactionCommit',
+  AfterTransactionRollback: 'afterTransactionRollback',
+} as const;
+type TransactionEvent = keyof typeof LISTENER;
 const PLAIN_READ = /^\s*(SELECT|WITH)\b/i;
 const WRITES =
   /\b(INSERT|UPDATE|DELETE|MERGE|FOR\s+(NO\s+KEY\s+)?UPDATE|FOR\s+(KEY\s+)?SHARE|NEXTVAL|SETVAL)\b/i;
@@ -300,16 +309,19 @@ export class TenantQueryRunner extends PostgresQueryRunner {
    * as TypeORM's commitTransaction() does (the rollback events when PostgreSQL rolled back).
    */
   private async commitAndConfirm(): Promise<boolean> {
-    await this.broadcaster.broadcast('BeforeTransactionCommit');
+    if (this.listens('BeforeTransactionCommit'))
+      await this.broadcaster.broadcast('BeforeTransactionCommit');
     this.owner.logger.logQuery('COMMIT', [], this);
     const result = await this.pg().query('COMMIT');
     this.transactionDepth = 0;
     this.isTransactionActive = false;
     if (result?.command === 'ROLLBACK') {
-      await this.broadcaster.broadcast('AfterTransactionRollback');
+      if (this.listens('AfterTransactionRollback'))
+        await this.broadcaster.broadcast('AfterTransactionRollback');
       return false;
     }
-    await this.broadcaster.broadcast('AfterTransactionCommit');
+    if (this.listens('AfterTransactionCommit'))
+      await this.broadcaster.broadcast('AfterTransactionCommit');
     return true;
   }
 
@@ -319,13 +331,18 @@ export class TenantQueryRunner extends PostgresQueryRunner {
    * the answer arrives, which can be after the response was sent.
    */
   private async commitWithoutWaiting(): Promise<void> {
-    await this.broadcaster.broadcast('BeforeTransactionCommit');
+    if (this.listens('BeforeTransactionCommit'))
+      await this.broadcaster.broadcast('BeforeTransactionCommit');
     const connection = this.pg();
     if (this.scope.pgWriteBatching) holdWritesUntilIdle(connection);
     this.owner.logger.logQuery('COMMIT', [], this);
     connection
       .query('COMMIT')
-      .then(() => this.broadcaster.broadcast('AfterTransactionCommit'))
+      .then(() =>
+        this.listens('AfterTransactionCommit')
+          ? this.broadcaster.broadcast('AfterTransactionCommit')
+          : undefined,
+      )
       .catch((e: unknown) =>
         logger.warn(`read-only COMMIT failed after the response: ${String(e)}`),
       );
@@ -347,6 +364,20 @@ export class TenantQueryRunner extends PostgresQueryRunner {
       release?.(error);
     }
     await super.release();
+  }
+
+  /**
+   * Whether a subscriber implements the method of a transaction event. The scope broadcasts its
+   * events as TypeORM's own methods do, but only when one does: TypeORM's broadcast would otherwise
+   * do nothing and still cost a handful of promises (each one work for every AsyncLocalStorage of
+   * the process) and an EntityManager. A subscriber added later is seen on the next event.
+   */
+  private listens(event: TransactionEvent): boolean {
+    const method = LISTENER[event];
+    return this.owner.subscribers.some(
+      (subscriber) =>
+        typeof (subscriber as Partial<Record<string, unknown>>)[method] === 'function',
+    );
   }
 
   private pg(): PgConnection {
@@ -437,14 +468,19 @@ export class TenantQueryRunner extends PostgresQueryRunner {
     if (isolation && !ISOLATION.has(isolation)) {
       throw new TenancyError(`unknown isolation level ${isolation}`);
     }
-    await this.broadcaster.broadcast('BeforeTransactionStart');
+    if (this.listens('BeforeTransactionStart'))
+      await this.broadcaster.broadcast('BeforeTransactionStart');
     if (this.scope.pgWriteBatching) holdWritesUntilNextTick(connection);
     const started = runAs('beginning', this, () => {
       const begin = connection.query(
         isolation ? `START TRANSACTION ISOLATION LEVEL ${isolation}` : 'START TRANSACTION',
       );
       this.transactionDepth = 1;
-      return Promise.all([begin, this.broadcaster.broadcast('AfterTransactionStart')]);
+      return Promise.all([
+        begin,
+        this.listens('AfterTransactionStart') &&
+          this.broadcaster.broadcast('AfterTransactionStart'),
+      ]);
     });
     this.begun = started;
     started.catch(() => undefined);
