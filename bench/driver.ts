@@ -1,4 +1,4 @@
-import { Client, QueryConfig } from 'pg';
+import { Client, Query, QueryConfig } from 'pg';
 import { DEFAULT_SETTING_NAMES } from '@app/tenancy';
 // This script measures exactly what the tenant transaction sends, minus Nest and TypeORM, so it
 // takes the library's own flight control and settings statement (internal modules, not its API).
@@ -28,13 +28,15 @@ const CONCURRENCY = 16;
  * (explicit WHERE, RLS-bypassing role) against the library's four (BEGIN, settings, the lookup
  * under RLS, COMMIT) sent serially, pipelined with the COMMIT awaited, and as the library sends
  * them (one flight, the read-only COMMIT not awaited and leaving with the connection's next
- * flight). 16 concurrent loops over 10 connections per shape, the shapes alternating round by
+ * flight), and a lever the library does not use: the settings in front of the lookup in one implicit
+ * transaction, no BEGIN or COMMIT (`PreludedQuery`). 16 concurrent loops over 10 connections per shape, the shapes alternating round by
  * round; reports throughput, its ratio to the baseline in the same round, and CPU per lookup of
  * this process (Node: pg's work) and of PostgreSQL. What the library's statements cost before any
  * HTTP, Nest or TypeORM work is added on top.
  *
  *   npx ts-node -r tsconfig-paths/register bench/driver.ts [--rounds 6] [--seconds 3]
- *     [--only baseline,library]   (some of the shapes: baseline, serial, pipelinedCommitAwaited, library)
+ *     [--only baseline,library]   (some of the shapes: baseline, serial, pipelinedCommitAwaited,
+ *                                  library, implicitTransaction)
  */
 async function main(): Promise<void> {
   const arg = flagReader();
@@ -64,6 +66,12 @@ async function main(): Promise<void> {
     holdWritesUntilNextTick(c);
     return Promise.all([c.query('START TRANSACTION'), c.query(settings), c.query(lookup(k))]);
   };
+  const implicit = (c: Client, config: QueryConfig): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      holdWritesUntilNextTick(c);
+      const query = new PreludedQuery(settings, config, (e, r) => (e ? reject(e) : resolve(r)));
+      void c.query(query as unknown as Query);
+    });
   const shapes: Record<string, { url: string; pipeline: boolean; run: Shape }> = {
     baseline: {
       url: env.main.baselineUrl,
@@ -102,7 +110,15 @@ async function main(): Promise<void> {
         c.query('COMMIT').catch((e: unknown) => console.error(`COMMIT failed: ${String(e)}`));
       },
     },
+    implicitTransaction: {
+      url: env.main.appUrl,
+      pipeline: true,
+      run: async (c, k) => {
+        await implicit(c, lookup(k));
+      },
+    },
   };
+  await checkImplicitTransaction(env.main.appUrl, settings, implicit);
   const pgCpu = await PgCpuMeter.open(env.server.adminUrl).catch(() => undefined);
   const names = Object.keys(shapes).filter((n) => !only.length || only.includes(n));
   const pools: Record<string, Client[]> = {};
@@ -151,6 +167,90 @@ async function main(): Promise<void> {
   } finally {
     for (const pool of Object.values(pools)) for (const c of pool) await c.end();
     await env.cleanup(false);
+  }
+}
+
+/** What pg's Query does underneath its public API (pg 8: the Submittable protocol). */
+interface PgQueryInternals {
+  prepare(connection: PgConnectionInternals): void;
+  handleDataRow(message: unknown): void;
+  handleCommandComplete(message: unknown, connection: PgConnectionInternals): void;
+}
+interface PgConnectionInternals {
+  parsedStatements: Record<string, string>;
+  parse(m: { text: string; name: string; types: unknown[] }): void;
+  bind(m: { statement: string; values: unknown[] }): void;
+  execute(m: { portal: string; rows: number }): void;
+}
+const PgQuery = Query as unknown as new (
+  config: QueryConfig,
+  callback: (error: Error | undefined, result: unknown) => void,
+) => PgQueryInternals;
+
+/**
+ * The measurement of a lever the library does not use: the settings statement sent in front of
+ * the lookup's own messages, before its one Sync, so that both run in one implicit transaction
+ * (PostgreSQL, "Extended Query": a Sync closes the implicit transaction of the statements before
+ * it; `set_config(..., true)` ends there) and no BEGIN or COMMIT is sent. pg's public API sends a
+ * Sync after every query, so this needs a subclass of pg's Query that reaches its internals; the
+ * settings statement's row and command tag are dropped.
+ */
+class PreludedQuery extends PgQuery {
+  private preludeDone = false;
+
+  constructor(
+    private readonly prelude: QueryConfig,
+    config: QueryConfig,
+    callback: (error: Error | undefined, result: unknown) => void,
+  ) {
+    super(config, callback);
+  }
+
+  override prepare(connection: PgConnectionInternals): void {
+    const name = this.prelude.name!;
+    if (connection.parsedStatements[name] === undefined) {
+      connection.parse({ text: this.prelude.text, name, types: [] });
+      connection.parsedStatements[name] = this.prelude.text;
+    }
+    connection.bind({ statement: name, values: this.prelude.values ?? [] });
+    connection.execute({ portal: '', rows: 0 });
+    super.prepare(connection);
+  }
+
+  override handleDataRow(message: unknown): void {
+    if (this.preludeDone) super.handleDataRow(message);
+  }
+
+  override handleCommandComplete(message: unknown, connection: PgConnectionInternals): void {
+    if (this.preludeDone) super.handleCommandComplete(message, connection);
+    else this.preludeDone = true;
+  }
+}
+
+/**
+ * Checks the implicit transaction's semantics before measuring it: inside, the statement sees the
+ * settings; the next statement on the same connection sees none of them.
+ */
+async function checkImplicitTransaction(
+  url: string,
+  settings: QueryConfig,
+  implicit: (c: Client, config: QueryConfig) => Promise<unknown>,
+): Promise<void> {
+  const c = new Client({ connectionString: url, pipeline: true });
+  await c.connect();
+  try {
+    const read = { text: `SELECT current_setting($1, true) AS v`, values: [settings.values![0]] };
+    const inside = (await implicit(c, read)) as { rows: { v: string }[] };
+    const after = await c.query<{ v: string | null }>(read);
+    const [{ v }] = inside.rows;
+    if (v !== settings.values![1] || after.rows[0].v) {
+      throw new Error(`implicit transaction: inside ${v}, after ${after.rows[0].v}`);
+    }
+    console.log(
+      `implicit transaction checked: the setting is ${v} inside and empty after its Sync`,
+    );
+  } finally {
+    await c.end();
   }
 }
 
