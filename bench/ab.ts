@@ -1,10 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { AppProcess, AppSpec } from './lib/app-process';
+import { AppProcess } from './lib/app-process';
 import { runLoad } from './lib/load';
-import { QUICK_SIZES } from './lib/options';
 import { PgCpuMeter } from './lib/pg-cpu';
-import { flagReader, runScript, supportReadRequests, supportReaderAuth } from './lib/script';
-import { setUpEnvironment } from './lib/setup';
+import { flagReader, quickSupportComparison, runScript } from './lib/script';
 import { median, round } from './lib/stats';
 
 /**
@@ -24,24 +21,11 @@ async function main(): Promise<void> {
   const connections = Number(arg('--connections', '16'));
   const path = arg('--path', '');
   const ref = arg('--ref', '');
-  const env = await setUpEnvironment(QUICK_SIZES, false, (m) => console.log(m));
-  const secret = randomBytes(32).toString('hex');
-  const requests = supportReadRequests(supportReaderAuth(secret), path);
-  const common = { jwtSecret: secret, poolSize: 10 };
-  const library: AppSpec = {
-    ...common,
-    kind: 'support',
-    databaseUrl: env.main.appUrl,
-    pipeline: true,
-  };
+  const { env, requests, baseline, library } = await quickSupportComparison(path);
   const pgCpu = await PgCpuMeter.open(env.server.adminUrl).catch(() => undefined);
   const apps: Record<string, AppProcess> = {};
   try {
-    apps.baseline = await AppProcess.start('baseline', {
-      ...common,
-      kind: 'baseline',
-      databaseUrl: env.main.baselineUrl,
-    });
+    apps.baseline = await AppProcess.start('baseline', baseline);
     apps.library = await AppProcess.start('library', library);
     if (ref) apps.ref = await AppProcess.start('ref', library, ref);
     const names = Object.keys(apps);

@@ -1,12 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { AppProcess, AppSpec } from './lib/app-process';
 import { runLoad } from './lib/load';
-import { QUICK_SIZES } from './lib/options';
-import { flagReader, runScript, supportReadRequests, supportReaderAuth } from './lib/script';
-import { setUpEnvironment } from './lib/setup';
+import { flagReader, quickSupportComparison, runScript } from './lib/script';
 import { median } from './lib/stats';
 
 /**
@@ -33,18 +30,9 @@ async function main(): Promise<void> {
   const outDir = resolve('.data/bench-callgrind');
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
-  const env = await setUpEnvironment(QUICK_SIZES, false, (m) => console.log(m));
-  const secret = randomBytes(32).toString('hex');
-  const requests = supportReadRequests(supportReaderAuth(secret), path);
-  const common = { jwtSecret: secret, poolSize: 10 };
-  const library: AppSpec = {
-    ...common,
-    kind: 'support',
-    databaseUrl: env.main.appUrl,
-    pipeline: true,
-  };
+  const { env, requests, baseline, library } = await quickSupportComparison(path);
   const sides: [string, AppSpec, string?][] = [
-    ['baseline', { ...common, kind: 'baseline', databaseUrl: env.main.baselineUrl }],
+    ['baseline', baseline],
     ['library', library],
   ];
   for (const dir of ref.split(',').filter(Boolean))

@@ -1,8 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { signToken } from '@app/demo-kit';
+import type { AppSpec } from './app-process';
 import { agentOf, sampleTicketIds } from './data';
 import { BENCH_TENANTS, tenantId } from './ids';
 import { LoadRequest } from './load';
 import { QUICK_SIZES } from './options';
+import { BenchEnvironment, setUpEnvironment } from './setup';
 
 /** Reads `--name value` flags of a bench script's command line. */
 export function flagReader(
@@ -43,4 +46,26 @@ export function supportReadRequests(authorization: string, path = ''): LoadReque
 export function supportReaderAuth(secret: string): string {
   const tenant = BENCH_TENANTS.supportRead;
   return `Bearer ${signToken(secret, { tenantId: tenantId(tenant), userId: agentOf(tenant), role: 'agent' })}`;
+}
+
+/** What a quick comparison of the support app runs: small data, its requests and both sides. */
+export interface QuickComparison {
+  env: BenchEnvironment;
+  requests: LoadRequest[];
+  baseline: AppSpec;
+  /** The support app as the benchmark runs it (pipeline mode). */
+  library: AppSpec;
+}
+
+/** Sets up the quick scripts' comparison of `GET path` (default `GET /tickets/:id`). */
+export async function quickSupportComparison(path: string): Promise<QuickComparison> {
+  const env = await setUpEnvironment(QUICK_SIZES, false, (m) => console.log(m));
+  const secret = randomBytes(32).toString('hex');
+  const common = { jwtSecret: secret, poolSize: 10 };
+  return {
+    env,
+    requests: supportReadRequests(supportReaderAuth(secret), path),
+    baseline: { ...common, kind: 'baseline', databaseUrl: env.main.baselineUrl },
+    library: { ...common, kind: 'support', databaseUrl: env.main.appUrl, pipeline: true },
+  };
 }
