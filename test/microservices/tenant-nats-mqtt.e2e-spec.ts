@@ -59,7 +59,6 @@ function patternsFor(transport: string) {
   return { whoami: `${prefix}-whoami`, note: `${prefix}-note`, noted: `${prefix}-noted` };
 }
 
-/** A module whose @TenantScoped() handlers answer on `patterns`: read, write, and an event that writes. */
 /**
  * Holds every commit for 50 ms: a reply sent before its transaction committed would then reach the
  * caller while the row is still invisible to others, so the suites' owner-side checks catch it
@@ -72,6 +71,7 @@ class SlowCommitSubscriber implements EntitySubscriberInterface {
   }
 }
 
+/** A module whose @TenantScoped() handlers answer on `patterns`: read, write, and an event that writes. */
 function notesMessagesModule(patterns: ReturnType<typeof patternsFor>): Type {
   @TenantScoped()
   @Controller()
