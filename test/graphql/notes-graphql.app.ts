@@ -1,4 +1,5 @@
 import { ApolloDriver, ApolloDriverConfig } from '@nestjs/apollo';
+import { contextStatementFromEnv } from '@app/demo-kit';
 import {
   INestApplication,
   Module,
@@ -236,6 +237,7 @@ class NotesGraphQLAppModule {
         TenancyModule.forRoot({
           jwt: { secret: NOTES_SECRET },
           roles: ['member', 'admin'],
+          contextStatement: contextStatementFromEnv(),
           catalogCheck: { schemas: ['tenancy', 'support', 'sales', 'lib_test'] },
         }),
         TenancyGraphQLModule.forRoot({ path: NOTES_GRAPHQL_PATH }),

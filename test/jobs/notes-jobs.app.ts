@@ -1,4 +1,5 @@
 import { Body, Controller, INestApplication, Module, Post } from '@nestjs/common';
+import { contextStatementFromEnv } from '@app/demo-kit';
 import { NestFactory } from '@nestjs/core';
 import { BullModule, InjectQueue, Processor } from '@nestjs/bullmq';
 import { TypeOrmModule, InjectDataSource } from '@nestjs/typeorm';
@@ -135,6 +136,7 @@ export async function createNotesJobsApp(o: {
       TenancyModule.forRoot({
         jwt: { secret: NOTES_SECRET },
         roles: ['member', 'admin'],
+        contextStatement: contextStatementFromEnv(),
         catalogCheck: { schemas: ['tenancy', 'support', 'sales', 'lib_test'] },
         tenantStatus: { cacheTtlMs: 10 * 60_000 },
       }),

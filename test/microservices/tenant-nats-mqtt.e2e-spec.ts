@@ -18,7 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { firstValueFrom } from 'rxjs';
 import { DataSource, EntitySubscriberInterface, EventSubscriber } from 'typeorm';
-import { signToken } from '@app/demo-kit';
+import { contextStatementFromEnv, signToken } from '@app/demo-kit';
 import {
   createTenancyDataSource,
   TenancyModule,
@@ -130,7 +130,11 @@ function notesMessagesModule(patterns: ReturnType<typeof patternsFor>): Type {
         }),
         dataSourceFactory: createTenancyDataSource,
       }),
-      TenancyModule.forRoot({ jwt: { secret: NOTES_SECRET }, roles: ['member', 'admin'] }),
+      TenancyModule.forRoot({
+        jwt: { secret: NOTES_SECRET },
+        roles: ['member', 'admin'],
+        contextStatement: contextStatementFromEnv(),
+      }),
     ],
     controllers: [NotesMessagesController],
   })

@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { firstValueFrom } from 'rxjs';
 import { DataSource } from 'typeorm';
-import { signToken } from '@app/demo-kit';
+import { contextStatementFromEnv, signToken } from '@app/demo-kit';
 import {
   createTenancyDataSource,
   Roles,
@@ -82,7 +82,11 @@ class ProbeController {
       }),
       dataSourceFactory: createTenancyDataSource,
     }),
-    TenancyModule.forRoot({ jwt: { secret: SECRET }, roles: ['agent', 'admin'] }),
+    TenancyModule.forRoot({
+      jwt: { secret: SECRET },
+      roles: ['agent', 'admin'],
+      contextStatement: contextStatementFromEnv(),
+    }),
   ],
   controllers: [ProbeController],
 })

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { contextStatementFromEnv } from '@app/demo-kit';
 import { INestApplication, Inject, Injectable, LoggerService, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
@@ -562,6 +563,7 @@ const SERVICES = [
     TenancyModule.forRoot({
       jwt: { secret: 'transactional-test-secret-0123456789-abcdefghij' },
       roles: ['member'],
+      contextStatement: contextStatementFromEnv(),
       catalogCheck: { schemas: ['tenancy', SCHEMA] },
       cls: {
         plugins: [

@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AuditController, HealthController } from '@app/demo-kit';
+import { AuditController, contextStatementFromEnv, HealthController } from '@app/demo-kit';
 import { createTenancyDataSource, TenancyModule } from '@app/tenancy';
 import { AccountsModule } from './accounts/accounts.module';
 import { DealsModule } from './deals/deals.module';
@@ -13,6 +13,7 @@ import { TeamModule } from './team/team.module';
 @Module({})
 export class SalesAppModule {
   static forRoot(config: SalesApiConfig): DynamicModule {
+    const contextStatement = config.contextStatement ?? contextStatementFromEnv();
     return {
       module: SalesAppModule,
       imports: [
@@ -30,7 +31,8 @@ export class SalesAppModule {
         TenancyModule.forRoot({
           jwt: { secret: config.jwtSecret },
           roles: SALES_ROLES,
-          preparedSettings: config.preparedSettings ?? true,
+          contextStatement,
+          preparedSettings: contextStatement === 'set-config' && (config.preparedSettings ?? true),
           pgWriteBatching: config.pgWriteBatching ?? true,
           requestRoleFunction: 'sales.request_role',
           tenantStatus: { cacheTtlMs: config.tenantStatusTtlMs },

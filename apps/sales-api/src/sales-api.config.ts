@@ -15,6 +15,12 @@ export interface SalesApiConfig {
    * 1.21 in transaction mode.
    */
   preparedSettings?: boolean;
+  /**
+   * The library's `contextStatement`: `set-local` writes the context with `SET LOCAL` (the form
+   * Citus propagates; `preparedSettings` is then off). Default: TENANCY_CONTEXT_STATEMENT, or
+   * `set-config`.
+   */
+  contextStatement?: 'set-config' | 'set-local';
   /** The library's `pgWriteBatching` (one socket write per pipelined flight). Default: `true`. */
   pgWriteBatching?: boolean;
   /** Tenant status cache in ms (how long a suspension takes to apply). Default: the library's (10 s). */

@@ -1,7 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AuditController, HealthController } from '@app/demo-kit';
+import { AuditController, contextStatementFromEnv, HealthController } from '@app/demo-kit';
 import { createTenancyDataSource, TenancyModule } from '@app/tenancy';
 import { AgentsModule } from './agents/agents.module';
 import { CommentsModule } from './comments/comments.module';
@@ -16,6 +16,7 @@ import { TicketsModule } from './tickets/tickets.module';
 @Module({})
 export class SupportAppModule {
   static forRoot(config: SupportApiConfig): DynamicModule {
+    const contextStatement = config.contextStatement ?? contextStatementFromEnv();
     return {
       module: SupportAppModule,
       imports: [
@@ -46,7 +47,8 @@ export class SupportAppModule {
         TenancyModule.forRoot({
           jwt: { secret: config.jwtSecret },
           roles: SUPPORT_ROLES,
-          preparedSettings: config.preparedSettings ?? true,
+          contextStatement,
+          preparedSettings: contextStatement === 'set-config' && (config.preparedSettings ?? true),
           pgWriteBatching: config.pgWriteBatching ?? true,
           tenantStatus: { cacheTtlMs: config.tenantStatusTtlMs },
           platform: config.platformDatabaseUrl

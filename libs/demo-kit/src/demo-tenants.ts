@@ -27,3 +27,17 @@ export const DEV_JWT_SECRET = 'dev-only-insecure-secret-change-me-0123456789';
 export function jwtSecretFromEnv(env: NodeJS.ProcessEnv = process.env): string {
   return env.JWT_SECRET?.trim() || DEV_JWT_SECRET;
 }
+
+/**
+ * The library's `contextStatement` from TENANCY_CONTEXT_STATEMENT (`set-config`, the default, or
+ * `set-local`, the form Citus propagates); CI runs the suites once in each.
+ */
+export function contextStatementFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+): 'set-config' | 'set-local' {
+  const value = env.TENANCY_CONTEXT_STATEMENT?.trim() || 'set-config';
+  if (value !== 'set-config' && value !== 'set-local') {
+    throw new Error(`TENANCY_CONTEXT_STATEMENT must be set-config or set-local, got "${value}"`);
+  }
+  return value;
+}

@@ -84,6 +84,7 @@ export type {
   TenantStatusOptions,
   TenantStatus,
   TenancySettingNames,
+  TenancyReplicaOptions,
 } from './tenancy.options';
 
 export type { TenantContext } from './context/tenant-context.interface';
@@ -100,6 +101,8 @@ export { TenancyExceptionFilter } from './http/tenancy-exception.filter';
 export { TenancyStartupCheck } from './catalog/tenancy-startup.check';
 
 export { TenantScoped } from './decorators/tenant-scoped.decorator';
+export type { TenantScopedOptions } from './decorators/tenant-scoped.decorator';
+export { TenantReadOnly } from './decorators/tenant-read-only.decorator';
 export { Roles } from './decorators/roles.decorator';
 export { CurrentTenant } from './decorators/current-tenant.decorator';
 
@@ -116,6 +119,8 @@ export {
   TenantConnectionLostError,
   TenantSessionStateError,
   TenantStreamAbandonedError,
+  TenantReadOnlyScopeError,
+  TenantReplicaUnavailableError,
   UnknownTenantError,
   TenantSuspendedError,
   InvalidTenantContextError,

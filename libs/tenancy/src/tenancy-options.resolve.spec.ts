@@ -125,6 +125,8 @@ describe('resolveTenancyOptions: defaults', () => {
       preparedSettings: true,
       pgWriteBatching: true,
       requestRoleFunction: false,
+      contextStatement: true,
+      replicas: true,
     };
     const jwt: AlwaysSet<ResolvedTenancyOptions['jwt']> = {
       secret: false,
@@ -142,6 +144,13 @@ describe('resolveTenancyOptions: defaults', () => {
       maxEntries: true,
       lookup: false,
     };
+    const replicas: AlwaysSet<ResolvedTenancyOptions['replicas']> = {
+      whenUnavailable: true,
+      maxLagMs: true,
+      healthTtlMs: true,
+      readYourWritesMs: true,
+      readYourWritesBy: true,
+    };
     const claims: AlwaysSet<TenancyClaimNames> = { tenantId: true, userId: true, role: true };
     const settings: AlwaysSet<TenancySettingNames> = {
       tenantId: true,
@@ -155,6 +164,7 @@ describe('resolveTenancyOptions: defaults', () => {
       ...unsetButPromised(minimal.tenantStatus, tenantStatus).map((f) => `tenantStatus.${f}`),
       ...unsetButPromised(minimal.claims, claims).map((f) => `claims.${f}`),
       ...unsetButPromised(minimal.settings, settings).map((f) => `settings.${f}`),
+      ...unsetButPromised(minimal.replicas, replicas).map((f) => `replicas.${f}`),
     ]).toEqual([]);
   });
 
@@ -183,6 +193,14 @@ describe('resolveTenancyOptions: defaults', () => {
       rlsViolationStatus: 403,
       preparedSettings: false,
       pgWriteBatching: false,
+      contextStatement: 'set-config',
+      replicas: {
+        whenUnavailable: 'primary',
+        maxLagMs: 5_000,
+        healthTtlMs: 1_000,
+        readYourWritesMs: 5_000,
+        readYourWritesBy: 'user',
+      },
     });
   });
 
@@ -232,6 +250,55 @@ describe('resolveTenancyOptions: jwt and resolveTenantContext', () => {
   it('refuses neither, naming both ways', () => {
     expect(() => resolveTenancyOptions({ roles: ['agent'] })).toThrow(
       /needs jwt\.secret \(HS256\) or jwt\.publicKey \(RS256\) to verify tokens, or resolveTenantContext/,
+    );
+  });
+});
+
+describe('resolveTenancyOptions: contextStatement and replicas', () => {
+  const jwt = { secret: SECRET };
+  const roles = ['agent'];
+
+  it("refuses an unknown contextStatement, and preparedSettings with 'set-local'", () => {
+    expect(() =>
+      resolveTenancyOptions({ jwt, roles, contextStatement: 'set' as 'set-local' }),
+    ).toThrow(
+      new TenancyConfigurationError(
+        `contextStatement must be 'set-config' or 'set-local', got "set"`,
+      ),
+    );
+    expect(() =>
+      resolveTenancyOptions({ jwt, roles, contextStatement: 'set-local', preparedSettings: true }),
+    ).toThrow(/preparedSettings prepares the one set_config\(\) statement/);
+    expect(
+      resolveTenancyOptions({ jwt, roles, contextStatement: 'set-local' }).contextStatement,
+    ).toBe('set-local');
+  });
+
+  it('merges replicas field by field and refuses unusable values', () => {
+    expect(
+      resolveTenancyOptions({
+        jwt,
+        roles,
+        replicas: { whenUnavailable: 'fail', maxLagMs: undefined },
+      }).replicas,
+    ).toEqual({
+      whenUnavailable: 'fail',
+      maxLagMs: 5_000,
+      healthTtlMs: 1_000,
+      readYourWritesMs: 5_000,
+      readYourWritesBy: 'user',
+    });
+    expect(() =>
+      resolveTenancyOptions({ jwt, roles, replicas: { whenUnavailable: 'retry' as 'fail' } }),
+    ).toThrow(/replicas.whenUnavailable must be 'primary' or 'fail', got "retry"/);
+    expect(() =>
+      resolveTenancyOptions({ jwt, roles, replicas: { readYourWritesBy: 'team' as 'user' } }),
+    ).toThrow(/replicas.readYourWritesBy must be 'user' or 'tenant'/);
+    expect(() => resolveTenancyOptions({ jwt, roles, replicas: { maxLagMs: -1 } })).toThrow(
+      'replicas.maxLagMs must be a number of milliseconds >= 0, got -1',
+    );
+    expect(() => resolveTenancyOptions({ jwt, roles, replicas: { healthTtlMs: NaN } })).toThrow(
+      'replicas.healthTtlMs must be a number of milliseconds >= 0, got NaN',
     );
   });
 });

@@ -4,10 +4,12 @@ import { TenancyConfigurationError } from './errors/tenancy.error';
 import { qualifiedTable, settingLiteral } from './migrations/sql';
 import {
   ResolvedJwtOptions,
+  ResolvedReplicaOptions,
   ResolvedTenancyOptions,
   TenancyClaimNames,
   TenancyJwtOptions,
   TenancyModuleOptions,
+  TenancyReplicaOptions,
   TenancySettingNames,
   TenantStatusOptions,
 } from './tenancy.options';
@@ -50,6 +52,16 @@ export function resolveTenancyOptions(given: TenancyModuleOptions): ResolvedTena
     }
     qualifiedTable(options.requestRoleFunction);
   }
+  if (!['set-config', 'set-local'].includes(options.contextStatement as string)) {
+    throw new TenancyConfigurationError(
+      `contextStatement must be 'set-config' or 'set-local', got ${JSON.stringify(options.contextStatement)}`,
+    );
+  }
+  if (options.contextStatement === 'set-local' && options.preparedSettings) {
+    throw new TenancyConfigurationError(
+      "preparedSettings prepares the one set_config() statement: it does not apply to contextStatement: 'set-local' (leave it off)",
+    );
+  }
   return {
     ...options,
     jwt,
@@ -57,7 +69,32 @@ export function resolveTenancyOptions(given: TenancyModuleOptions): ResolvedTena
     claims: { ...new TenancyClaimNames(), ...defined(options.claims) },
     settings,
     tenantStatus: { ...new TenantStatusOptions(), ...defined(options.tenantStatus) },
+    replicas: resolveReplicaOptions(options.replicas),
   } as ResolvedTenancyOptions;
+}
+
+/** The replica options with their defaults; refuses unusable ones. */
+function resolveReplicaOptions(given: TenancyReplicaOptions | undefined): ResolvedReplicaOptions {
+  const replicas = { ...new TenancyReplicaOptions(), ...defined(given) } as ResolvedReplicaOptions;
+  if (!['primary', 'fail'].includes(replicas.whenUnavailable)) {
+    throw new TenancyConfigurationError(
+      `replicas.whenUnavailable must be 'primary' or 'fail', got ${JSON.stringify(replicas.whenUnavailable)}`,
+    );
+  }
+  if (!['user', 'tenant'].includes(replicas.readYourWritesBy)) {
+    throw new TenancyConfigurationError(
+      `replicas.readYourWritesBy must be 'user' or 'tenant', got ${JSON.stringify(replicas.readYourWritesBy)}`,
+    );
+  }
+  for (const field of ['maxLagMs', 'healthTtlMs', 'readYourWritesMs'] as const) {
+    const value = replicas[field];
+    if (!Number.isFinite(value) || value < 0) {
+      throw new TenancyConfigurationError(
+        `replicas.${field} must be a number of milliseconds >= 0, got ${String(value)}`,
+      );
+    }
+  }
+  return replicas;
 }
 
 /** The JWT strategy's options with their defaults, its key built once; refuses unusable ones. */

@@ -10,3 +10,5 @@ export const TENANCY_JWT_STRATEGY_NAME = 'tenancy-jwt';
 export const TENANCY_JWT_STRATEGY = Symbol('tenancy.jwt-strategy');
 /** CLS key of the bearer token the guard verified for the current request or message. */
 export const CLS_TENANT_TOKEN = Symbol('tenancy.token');
+/** Metadata key written by @TenantScoped(options): the scope options of a handler or controller. */
+export const TENANT_SCOPE_METADATA = 'tenancy:scope';

@@ -113,6 +113,47 @@ export class TenantStatusOptions {
 }
 
 /**
+ * Read replicas: where read-only tenant scopes (`@TenantScoped({ readOnly: true })`, `run(...,
+ * { readOnly: true })`) run when the TypeORM data source has `replication: { master, slaves }`.
+ * They take a replica connection (TypeORM picks one of the slaves) and write the same settings in
+ * a read-only transaction; every other scope runs on the primary. Without `replication`, read-only
+ * scopes run on the primary, read-only all the same.
+ */
+export class TenancyReplicaOptions {
+  /**
+   * What a read-only scope does when the replicas cannot serve it (one is down, not in recovery,
+   * or lags more than `maxLagMs`): `'primary'` runs it on the primary (still read-only); `'fail'`
+   * refuses it with `TenantReplicaUnavailableError` (HTTP 503). Default: `'primary'`.
+   */
+  whenUnavailable?: 'primary' | 'fail' = 'primary';
+  /**
+   * Most replay lag, in milliseconds, a replica may have and still serve reads (measured as the
+   * age of the last replayed transaction while WAL received is not yet replayed). Default: `5000`.
+   */
+  maxLagMs?: number = 5_000;
+  /**
+   * How long, in milliseconds, the replicas' last health check (recovery state and lag, one small
+   * query per replica) is trusted: a read-only scope after that starts a new check in the
+   * background and goes by the last answer (the first scope waits for the first check). A replica
+   * that refuses a connection is taken out at once. Default: `1000`.
+   */
+  healthTtlMs?: number = 1_000;
+  /**
+   * Read-your-writes: for this long, in milliseconds, after a scope committed a write, the
+   * writer's read-only scopes (see `readYourWritesBy`) run on the primary, so that a read right
+   * after a write sees it. Remembered in this process only (at most 10,000 writers): behind a load
+   * balancer, route a user to one instance or keep it longer than the lag. `0` turns it off.
+   * Default: `5000`.
+   */
+  readYourWritesMs?: number = 5_000;
+  /**
+   * Whose writes keep read-only scopes on the primary: `'user'` (the same tenant and user) or
+   * `'tenant'` (every user of the tenant). Default: `'user'`.
+   */
+  readYourWritesBy?: 'user' | 'tenant' = 'user';
+}
+
+/**
  * Options of `TenancyModule.forRoot()` / `forRootAsync()`: a plain object literal; the fields'
  * initialisers are the defaults, merged once at start-up (`resolveTenancyOptions`).
  */
@@ -144,6 +185,19 @@ export class TenancyModuleOptions {
   settings?: Partial<TenancySettingNames>;
   /** Tenant status check. Default: see {@link TenantStatusOptions}. */
   tenantStatus?: TenantStatusOptions;
+  /** Read replicas for read-only scopes. Default: see {@link TenancyReplicaOptions}. */
+  replicas?: TenancyReplicaOptions;
+  /**
+   * How the context is written at the start of each tenant transaction. `'set-config'`: one
+   * `SELECT set_config(...)` statement, every value a bind parameter (one round trip).
+   * `'set-local'`: one `SET LOCAL name = 'value'` statement per setting (four round trips, one
+   * flight on a pipelined connection), for Citus, which replays `SET LOCAL` on its workers (with
+   * `citus.propagate_set_commands = 'local'`) and not `set_config()`. SET takes no parameters:
+   * each value is checked first (uuid tenant and user, a role name, a request id of letters,
+   * digits and `._:-`; a context that fails sends nothing) and quoted by pg's `escapeLiteral`.
+   * Not with `preparedSettings`. Default: `'set-config'`.
+   */
+  contextStatement?: 'set-config' | 'set-local' = 'set-config';
   /**
    * The TypeOrmModule connection the apps query through; it must be built by
    * `createTenancyDataSource`. Default: `'default'` (TypeORM's default connection).
@@ -246,8 +300,11 @@ export type ResolvedJwtOptions = WithDefaults<
 /** {@link TenantStatusOptions} after the merge. */
 export type ResolvedTenantStatusOptions = WithDefaults<TenantStatusOptions, 'lookup'>;
 
+/** {@link TenancyReplicaOptions} after the merge. */
+export type ResolvedReplicaOptions = WithDefaults<TenancyReplicaOptions>;
+
 /** The option groups, merged field by field. */
-type OptionGroup = 'jwt' | 'claims' | 'settings' | 'tenantStatus';
+type OptionGroup = 'jwt' | 'claims' | 'settings' | 'tenantStatus' | 'replicas';
 
 /** {@link TenancyModuleOptions} after `resolveTenancyOptions` merged it: what the library reads. */
 export type ResolvedTenancyOptions = WithDefaults<
@@ -259,4 +316,5 @@ export type ResolvedTenancyOptions = WithDefaults<
   claims: TenancyClaimNames;
   settings: TenancySettingNames;
   tenantStatus: ResolvedTenantStatusOptions;
+  replicas: ResolvedReplicaOptions;
 };

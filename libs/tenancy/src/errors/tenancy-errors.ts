@@ -110,3 +110,32 @@ export class TenantStreamAbandonedError extends TenancyError {
     );
   }
 }
+
+/**
+ * A statement of a read-only tenant scope (`@TenantScoped({ readOnly: true })`, `run(..., {
+ * readOnly: true })`) tried to write, and PostgreSQL refused it (SQLSTATE 25006): on a replica and
+ * on the primary alike, nothing was written. A bug in the handler, answered as a 500.
+ */
+export class TenantReadOnlyScopeError extends TenancyError {
+  constructor(
+    readonly statement: string,
+    readonly databaseError?: unknown,
+  ) {
+    super(
+      `a read-only tenant scope cannot write (${statement.trim().split(/\s+/).slice(0, 3).join(' ')} ...): remove readOnly from @TenantScoped() or run() for work that writes, or move the write to a scope of its own`,
+    );
+  }
+}
+
+/**
+ * A read-only tenant scope was to run on a read replica, and no replica could serve it (down, not in
+ * recovery, or lagging more than `replicas.maxLagMs`) while `replicas.whenUnavailable` is `'fail'`:
+ * answered as 503, retry later. With `'primary'` (the default) the scope runs on the primary instead.
+ */
+export class TenantReplicaUnavailableError extends TenancyError {
+  constructor(readonly reason: string) {
+    super(
+      `no read replica can serve this read-only tenant scope (${reason}), and replicas.whenUnavailable is 'fail': retry later, or set whenUnavailable: 'primary' to read from the primary meanwhile`,
+    );
+  }
+}

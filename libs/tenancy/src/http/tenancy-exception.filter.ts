@@ -17,6 +17,7 @@ import {
   InvalidTenantContextError,
   TenantConnectionLostError,
   TenantContextMissingError,
+  TenantReplicaUnavailableError,
   TenantSuspendedError,
   UnknownTenantError,
 } from '../errors/tenancy-errors';
@@ -81,7 +82,8 @@ abstract class DatabaseFailure {
 /**
  * The error mapping of tenant-scoped routes: library errors (`TenancyError`) and database errors
  * become JSON `{statusCode, message, error}` with no stack trace. RLS refusals (42501) become 403
- * (or 404, see `rlsViolationStatus`), lost or overloaded database connections 503, unique and
+ * (or 404, see `rlsViolationStatus`), lost or overloaded database connections and unavailable read
+ * replicas 503, unique and
  * serialization conflicts 409, values PostgreSQL cannot take 400, a `TenancyConfigurationError`
  * (e.g. a tenant registry the app's role may not read) 500 saying the server is misconfigured,
  * anything else it catches 500 (every 500 is logged server-side with its stack). Every other error
@@ -156,6 +158,8 @@ export class TenancyExceptionFilter implements ExceptionFilter {
     if (exception instanceof TenantSuspendedError) return body(403, exception.message);
     if (exception instanceof TenantConnectionLostError)
       return body(503, 'database unavailable, retry the request');
+    if (exception instanceof TenantReplicaUnavailableError)
+      return body(503, 'read replica unavailable, retry the request');
     if (exception instanceof InvalidTenantContextError) return body(400, exception.message);
     if (exception instanceof UnknownAuditEntryError) return body(400, exception.message);
     if (exception instanceof TenancyConfigurationError)

@@ -1,10 +1,16 @@
 import { CallHandler, ExecutionContext, Injectable, Logger, NestInterceptor } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
 import { Observable, Subscription } from 'rxjs';
 import { TenantContextService } from '../context/tenant-context.service';
 import { TenantRunner } from '../context/tenant-runner.service';
 import { TenantStreamAbandonedError } from '../errors/tenancy-errors';
 import { TenancyConfigurationError } from '../errors/tenancy.error';
-import { TenantTransactionFactory } from '../typeorm/tenant-transaction.factory';
+import type { TenantScopedOptions } from '../decorators/tenant-scoped.decorator';
+import { TENANT_SCOPE_METADATA } from '../tenancy.internal-constants';
+import {
+  TenantScopeRunOptions,
+  TenantTransactionFactory,
+} from '../typeorm/tenant-transaction.factory';
 
 /** `GET /path (Controller.handler)` for HTTP, `Controller.handler` otherwise. */
 function routeOf(context: ExecutionContext): string {
@@ -14,6 +20,8 @@ function routeOf(context: ExecutionContext): string {
   return `${req?.method ?? ''} ${req?.url ?? ''} (${handler})`;
 }
 
+const READ_ONLY: TenantScopeRunOptions = Object.freeze({ readOnly: true });
+
 /**
  * Runs the handler as the authenticated tenant in one lazy transaction, open from the subscription
  * to the handler's result until that result ends: committed when it completes (for a promise,
@@ -21,7 +29,8 @@ function routeOf(context: ExecutionContext): string {
  * handler's Observable) stays one: each value passes on as it is emitted, so before the commit,
  * and a subscriber that leaves early (the client went away) ends it, which commits. On a broker
  * message (`rpc`) every value is held until the commit, so a reply never precedes it. A handler
- * that sends no query opens no transaction and costs no round trip.
+ * that sends no query opens no transaction and costs no round trip. A handler marked
+ * `@TenantScoped({ readOnly: true })` runs read-only, on a replica when there is one.
  */
 @Injectable()
 export class TenantTransactionInterceptor implements NestInterceptor {
@@ -31,6 +40,7 @@ export class TenantTransactionInterceptor implements NestInterceptor {
     private readonly context: TenantContextService,
     private readonly runner: TenantRunner,
     private readonly transactions: TenantTransactionFactory,
+    private readonly reflector: Reflector,
   ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
@@ -40,6 +50,7 @@ export class TenantTransactionInterceptor implements NestInterceptor {
     // commit, so that no reply (or acknowledgement after it) ever precedes the commit.
     const holdUntilCommit = context.getType() === 'rpc';
     const held: unknown[] = [];
+    const options = this.scopeOptions(context);
     return new Observable((subscriber) => {
       let handled: Subscription | undefined;
       let end: (() => void) | undefined;
@@ -55,6 +66,7 @@ export class TenantTransactionInterceptor implements NestInterceptor {
                 complete: resolve,
               });
             }),
+          options,
         )
         .then(
           () => {
@@ -73,6 +85,15 @@ export class TenantTransactionInterceptor implements NestInterceptor {
         end?.();
       };
     });
+  }
+
+  /** The scope options of the handler (its own @TenantScoped() over its controller's). */
+  private scopeOptions(context: ExecutionContext): TenantScopeRunOptions | undefined {
+    const scoped = this.reflector.getAllAndOverride<TenantScopedOptions | undefined>(
+      TENANT_SCOPE_METADATA,
+      [context.getHandler(), context.getClass()],
+    );
+    return scoped?.readOnly ? READ_ONLY : undefined;
   }
 
   /**

@@ -5,7 +5,7 @@ import { TenantContext } from '../context/tenant-context.interface';
 import { TenantTransactionClosedError } from '../errors/tenancy-errors';
 import { TenancyConfigurationError } from '../errors/tenancy.error';
 import { RlsTransactionSubscriber } from './rls-transaction.subscriber';
-import { TenantQueryRunner, TenantScopeOptions } from './tenant-query-runner';
+import { TenantQueryRunner, TenantScopeOptions, TenantScopePlacement } from './tenant-query-runner';
 import { TenantRelationLoader } from './tenant-relation-loader';
 
 /** What a {@link TenancyDataSource} asks of TenancyModule on every createQueryRunner(). */
@@ -123,11 +123,15 @@ export class TenancyDataSource extends DataSource {
     return super.createQueryRunner(mode);
   }
 
-  /** The runner of a new tenant scope: no connection is taken until its first statement. */
+  /**
+   * The runner of a new tenant scope: no connection is taken until its first statement, from the
+   * primary, or from a replica for a scope `placement` puts on one.
+   */
   createTenantQueryRunner(
     context: TenantContext,
     scope: TenantScopeOptions,
     isolationLevel?: IsolationLevel,
+    placement?: TenantScopePlacement,
   ): TenantQueryRunner {
     return new TenantQueryRunner(
       this.driver as PostgresDriver,
@@ -135,6 +139,7 @@ export class TenancyDataSource extends DataSource {
       context,
       scope,
       isolationLevel,
+      placement,
     );
   }
 }

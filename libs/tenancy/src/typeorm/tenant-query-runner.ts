@@ -9,6 +9,7 @@ import { ReadStream } from 'typeorm/platform/PlatformTools';
 import { TenantContext } from '../context/tenant-context.interface';
 import {
   TenantConnectionLostError,
+  TenantReadOnlyScopeError,
   TenantSessionStateError,
   TenantStreamAbandonedError,
   TenantTransactionAbortedError,
@@ -20,6 +21,7 @@ import { TenancySettingNames } from '../tenancy.constants';
 import { NestedTransactions, signal } from './nested-transactions';
 import { holdWritesUntilIdle, holdWritesUntilNextTick } from './pg-write-batching';
 import { sessionStateViolation } from './session-state.guard';
+import type { SettingsStatement } from './rls-transaction.subscriber';
 
 /** What a tenant scope needs of the module's options. */
 export interface TenantScopeOptions {
@@ -27,7 +29,21 @@ export interface TenantScopeOptions {
   preparedSettings: boolean;
   requestRoleFunction?: string;
   pgWriteBatching: boolean;
+  contextStatement: 'set-config' | 'set-local';
 }
+
+/**
+ * Where one scope runs. `readOnly`: its transaction is read-only. `replica`: it takes its
+ * connection from TypeORM's replicas (`replication.slaves`), and `replicaFailed` decides what a
+ * replica that cannot be reached means: it returns to fall back to the primary, or throws.
+ */
+export interface TenantScopePlacement {
+  readOnly: boolean;
+  replica: boolean;
+  replicaFailed?: (error: unknown) => void;
+}
+
+const ON_PRIMARY: TenantScopePlacement = { readOnly: false, replica: false };
 
 /** The parts of a pg client the scope uses directly. */
 interface PgConnection {
@@ -56,6 +72,9 @@ function runAs<T>(part: keyof ScopeWork, runner: TenantQueryRunner, fn: () => T)
   return work.run({ ...work.getStore(), [part]: runner }, fn);
 }
 const logger = new Logger('Tenancy');
+const rethrow = (error: unknown): never => {
+  throw error;
+};
 const ISOLATION = new Set([
   'READ UNCOMMITTED',
   'READ COMMITTED',
@@ -108,6 +127,7 @@ export class TenantQueryRunner extends PostgresQueryRunner {
    * @param context the tenant, user and role the scope runs as
    * @param scope the module's options the scope follows
    * @param isolationLevel the isolation level of the scope's transaction (default: the DataSource's)
+   * @param placement whether the scope is read-only, and whether it runs on a replica
    */
   constructor(
     driver: PostgresDriver,
@@ -115,8 +135,9 @@ export class TenantQueryRunner extends PostgresQueryRunner {
     readonly context: TenantContext,
     readonly scope: TenantScopeOptions,
     private isolationLevel?: IsolationLevel,
+    private readonly placement: TenantScopePlacement = ON_PRIMARY,
   ) {
-    super(driver, 'master');
+    super(driver, placement.replica ? 'slave' : 'master');
     // TypeORM starts its own transaction for save() only when none is active; the scope is one.
     this.isTransactionActive = true;
   }
@@ -140,6 +161,21 @@ export class TenantQueryRunner extends PostgresQueryRunner {
     });
   }
 
+  /** Whether the scope's transaction is read-only (a write in it fails with TenantReadOnlyScopeError). */
+  get readOnly(): boolean {
+    return this.placement.readOnly;
+  }
+
+  /** Whether the scope's connection was taken from a replica (false after a fallback to the primary). */
+  get onReplica(): boolean {
+    return this.mode === 'slave' && !!this.databaseConnection;
+  }
+
+  /** Whether a statement of the scope may have written (false for a scope that only read). */
+  get mayHaveWritten(): boolean {
+    return this.wrote;
+  }
+
   /** Whether the scope has ended (nothing can run on this runner any more). */
   get closed(): boolean {
     return this.ended;
@@ -151,18 +187,24 @@ export class TenantQueryRunner extends PostgresQueryRunner {
   }
 
   /**
-   * Sends the settings statement of {@link RlsTransactionSubscriber}: as a named prepared statement
-   * (`tenancy_settings`) on a pipelined connection when `preparedSettings` is on, otherwise with
-   * `query()`. Only while the scope's transaction begins.
+   * Sends the settings statements of {@link RlsTransactionSubscriber} in order: on a pipelined
+   * connection all at once (one flight), a lone statement as a named prepared statement
+   * (`tenancy_settings`, `tenancy_settings_ro`) when `preparedSettings` is on; otherwise each with
+   * `query()`, one after the other. Only while the scope's transaction begins.
    */
-  writeSettings(sql: string, parameters: string[]): Promise<unknown> {
+  async writeSettings(statements: SettingsStatement[]): Promise<unknown> {
     if (work.getStore()?.beginning !== this) {
-      return Promise.reject(new TenancyError('the settings are written only when a scope begins'));
+      throw new TenancyError('the settings are written only when a scope begins');
     }
-    if (this.pipelined && this.scope.preparedSettings) {
-      return this.pg().query({ name: 'tenancy_settings', text: sql, values: parameters });
+    if (this.pipelined) {
+      if (this.scope.preparedSettings && statements.length === 1) {
+        const [[text, values]] = statements;
+        const name = this.readOnly ? 'tenancy_settings_ro' : 'tenancy_settings';
+        return this.pg().query({ name, text, values });
+      }
+      return Promise.all(statements.map(([sql, values]) => this.pg().query(sql, values)));
     }
-    return this.query(sql, parameters);
+    for (const [sql, values] of statements) await this.query(sql, values);
   }
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- TypeORM's own signature
@@ -181,9 +223,38 @@ export class TenantQueryRunner extends PostgresQueryRunner {
         if (this.pipelined && this.scope.pgWriteBatching) {
           holdWritesUntilNextTick(this.databaseConnection);
         }
-        return super.query(sql, parameters, structured);
+        return this.readOnly
+          ? super
+              .query(sql, parameters, structured)
+              .catch((e: unknown) => this.writeRefused(e, sql))
+          : super.query(sql, parameters, structured);
       })
     );
+  }
+
+  /**
+   * Takes the scope's connection: TypeORM's, from a replica for a scope placed on one. When the
+   * replica cannot be reached, the placement decides: fall back to the primary, or fail.
+   */
+  override async connect(): Promise<unknown> {
+    if (this.mode !== 'slave') return super.connect();
+    try {
+      return await super.connect();
+    } catch (error) {
+      (this.placement.replicaFailed ?? rethrow)(error);
+      this.databaseConnectionPromise = undefined as unknown as Promise<unknown>;
+      this.mode = 'master';
+      return super.connect();
+    }
+  }
+
+  /** A write PostgreSQL refused in a read-only transaction (SQLSTATE 25006), as the library's error. */
+  private writeRefused(error: unknown, sql: string): never {
+    const e = error as { code?: unknown; driverError?: { code?: unknown } };
+    if ((e?.driverError?.code ?? e?.code) === '25006') {
+      throw new TenantReadOnlyScopeError(sql, error);
+    }
+    throw error;
   }
 
   override stream(

@@ -11,13 +11,22 @@ import { RESOLVED_TENANCY_OPTIONS } from '../tenancy.providers';
 import { CLS_TENANT_CONTEXT, CLS_TENANT_TRANSACTION } from '../tenancy.internal-constants';
 import { ResolvedTenancyOptions } from '../tenancy.options';
 import { TenancyDataSource, TenantScopeLookup } from './tenancy-data-source';
-import { TenantQueryRunner, TenantScopeOptions } from './tenant-query-runner';
+import { ReplicaRouter } from './replica-router';
+import { TenantQueryRunner, TenantScopeOptions, TenantScopePlacement } from './tenant-query-runner';
 
 /** Options of one tenant scope. */
 export interface TenantScopeRunOptions {
   /** Isolation level of the scope's transaction. Default: the DataSource's (READ COMMITTED). */
   isolationLevel?: IsolationLevel;
+  /**
+   * Run the scope in a read-only transaction, on a read replica when the data source has
+   * `replication` configured and the replicas can serve it (see the module's `replicas` option).
+   * A write in it fails with `TenantReadOnlyScopeError`. Default: `false`.
+   */
+  readOnly?: boolean;
 }
+
+const ON_PRIMARY: TenantScopePlacement = { readOnly: false, replica: false };
 
 /**
  * Internal: connects the app's {@link TenancyDataSource} to the current async context and opens
@@ -29,6 +38,7 @@ export interface TenantScopeRunOptions {
 export class TenantTransactionFactory implements TenantScopeLookup {
   private readonly logger = new Logger('Tenancy');
   private ds?: TenancyDataSource;
+  private router?: ReplicaRouter;
   private scopeOptions: TenantScopeOptions;
 
   constructor(
@@ -41,12 +51,18 @@ export class TenantTransactionFactory implements TenantScopeLookup {
       preparedSettings: options.preparedSettings,
       requestRoleFunction: options.requestRoleFunction,
       pgWriteBatching: options.pgWriteBatching,
+      contextStatement: options.contextStatement,
     };
   }
 
   /** The application's DataSource, connected to this module's scopes. */
   get dataSource(): TenancyDataSource {
     return (this.ds ??= this.connect());
+  }
+
+  /** Where read-only scopes run (the data source's replicas, while they are healthy). */
+  get replicas(): ReplicaRouter {
+    return (this.router ??= new ReplicaRouter(this.dataSource, this.options.replicas));
   }
 
   /** A DataSource by its TypeOrmModule name (the platform connection of runAsPlatform()). */
@@ -69,7 +85,8 @@ export class TenantTransactionFactory implements TenantScopeLookup {
    * Runs `fn` in a new tenant scope for a validated `context`: one transaction on its own pooled
    * connection, begun by the first statement, committed when `fn` resolves and rolled back when it
    * throws. The DataSource's scope wrappers (e.g. the TransactionHost of
-   * TenancyTransactionalAdapter) see the scope first.
+   * TenancyTransactionalAdapter) see the scope first. A read-only scope is placed by the
+   * {@link ReplicaRouter}; a scope that wrote is remembered for read-your-writes once committed.
    */
   runInScope<T>(
     context: TenantContext,
@@ -78,7 +95,13 @@ export class TenantTransactionFactory implements TenantScopeLookup {
   ): Promise<T> {
     const ds = this.dataSource;
     return this.cls.run({ ifNested: 'inherit' }, async () => {
-      const scope = ds.createTenantQueryRunner(context, this.scopeOptions, options.isolationLevel);
+      const placement = options.readOnly ? await this.replicas.place(context, true) : ON_PRIMARY;
+      const scope = ds.createTenantQueryRunner(
+        context,
+        this.scopeOptions,
+        options.isolationLevel,
+        placement,
+      );
       this.cls.set(CLS_TENANT_CONTEXT, context);
       this.cls.set(CLS_TENANT_TRANSACTION, scope);
       let result: T;
@@ -91,6 +114,7 @@ export class TenantTransactionFactory implements TenantScopeLookup {
         throw error;
       }
       await scope.endScope('commit');
+      if (!placement.readOnly && scope.mayHaveWritten) this.replicas.noteWrite(context);
       return result;
     });
   }
