@@ -12,6 +12,7 @@ import { DealsPolicyPerTeamSize1764000010000 } from './1764000010000-DealsPolicy
 import { SharedKeysAndTempTables1764000011000 } from './1764000011000-SharedKeysAndTempTables';
 import { OpaqueAuditEntryIds1764000012000 } from './1764000012000-OpaqueAuditEntryIds';
 import { SupportAgents1764000013000 } from './1764000013000-SupportAgents';
+import { DistributeForCitus1764000014000 } from './1764000014000-DistributeForCitus';
 
 /** Every migration of the shared database, in order. New migrations are appended here. */
 export const MIGRATIONS = [
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   SharedKeysAndTempTables1764000011000,
   OpaqueAuditEntryIds1764000012000,
   SupportAgents1764000013000,
+  DistributeForCitus1764000014000,
 ];

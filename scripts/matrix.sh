@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One leg of the version matrix: a clean copy of HEAD in a temporary directory, the lockfile's
 # packages with the leg's versions swapped in, then the library's suites (test/tenancy,
-# test/foundation, test/database-level, test/testing and the transports' test/jobs, test/graphql,
+# test/foundation, test/database-level, test/testing, test/replicas and the transports' test/jobs, test/graphql,
 # test/microservices) on the embedded PostgreSQL 18. Nest 11 runs the jobs but not GraphQL or
 # microservices: the library's peer ranges for @nestjs/graphql 14 and @nestjs/microservices 12.1 are Nest 12 only.
 #
@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 leg="${1:?usage: scripts/matrix.sh typeorm-0.3|nest-11|cls-7}"
-suites=(test/tenancy test/foundation test/database-level test/testing test/jobs)
+suites=(test/tenancy test/foundation test/database-level test/testing test/jobs test/replicas)
 node_cmd=(node)
 case "$leg" in
   typeorm-0.3)

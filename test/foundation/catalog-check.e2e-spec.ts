@@ -121,6 +121,15 @@ describe('checkTenancyCatalog', () => {
       expect(await codesFor('child_ok')).toEqual([]);
     });
 
+    it('still reports a unique index without tenant_id once a foreign key references it', async () => {
+      const { rows } = await owner.query(
+        `SELECT conname FROM pg_constraint WHERE conindid = $1::regclass`,
+        [`${schema}.parent_id_uq`],
+      );
+      expect(rows).toEqual([{ conname: 'child_bad_parent_id_fkey' }]);
+      expect(await codesFor('parent')).toEqual(['UNIQUE_WITHOUT_TENANT']);
+    });
+
     it("reports a shared table's keys the app role may choose, until it may write only the other columns", async () => {
       const relation = `${schema}.shared_keys`;
       await owner.query(

@@ -1,6 +1,15 @@
 import { Socket } from 'node:net';
 import { Client } from 'pg';
+import { contextStatementFromEnv } from '@app/demo-kit';
 import { testUrl } from './test-env';
+
+/** How many statements write the context in this run (TENANCY_CONTEXT_STATEMENT): 1, or 4 SET LOCALs. */
+export const SETTINGS_STATEMENTS = contextStatementFromEnv() === 'set-local' ? 4 : 1;
+
+/** Whether a statement writes the context: the set_config() form or one of the SET LOCAL form. */
+export function isSettingsStatement(sql: string): boolean {
+  return /^SELECT (settings\.\*, )?set_config\(/.test(sql) || /^SET LOCAL "app"\./.test(sql);
+}
 
 type QueryFn = (...args: unknown[]) => unknown;
 

@@ -1,7 +1,11 @@
 import { INestApplication } from '@nestjs/common';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { socketWritesDuring, StatementCounter } from '../support/statement-counter';
+import {
+  SETTINGS_STATEMENTS,
+  socketWritesDuring,
+  StatementCounter,
+} from '../support/statement-counter';
 import { TenantTransactionClosedError } from '@app/tenancy';
 import { lateResults } from './fixtures/notes.app';
 import { get, notesSetup, notesTenant, NotesTenant, post } from './fixtures/notes.harness';
@@ -115,14 +119,17 @@ for (const { name, pipeline, preparedSettings } of MODES) {
         });
         expect(bodies).toEqual([{ first: ['a-one'], second: ['a-one'] }, ['b-one']]);
         const statements = counter.statements.map((t) => t.split(' ')[0]);
+        // preparedSettings pins the set_config() form (see the notes fixture).
+        const count = preparedSettings ? 1 : SETTINGS_STATEMENTS;
+        const settings = Array<string>(count).fill(count === 1 ? 'SELECT' : 'SET');
         expect(statements).toEqual([
           'START',
-          'SELECT',
+          ...settings,
           'SELECT',
           'SELECT',
           'COMMIT',
           'START',
-          'SELECT',
+          ...settings,
           'SELECT',
           'COMMIT',
         ]);

@@ -1,5 +1,6 @@
 import { INestApplication } from '@nestjs/common';
 import { Client } from 'pg';
+import { DataSource } from 'typeorm';
 import { socketWritesDuring, StatementCounter } from '../support/statement-counter';
 import { get, notesSetup, notesTenant, NotesTenant, post } from './fixtures/notes.harness';
 
@@ -25,7 +26,10 @@ for (const { name, pipeline, pgWriteBatching } of MODES) {
     const counter = new StatementCounter();
 
     beforeAll(async () => {
-      ({ owner, app } = await notesSetup({ pipeline, tenancy: { pgWriteBatching } }));
+      ({ owner, app } = await notesSetup({
+        pipeline,
+        tenancy: { pgWriteBatching, contextStatement: 'set-config' },
+      }));
       a = await notesTenant(owner, 'rt-a', ['a-one']);
       await get(app, '/notes/noop', a.token).expect(200);
       counter.install();
@@ -102,6 +106,83 @@ for (const { name, pipeline, pgWriteBatching } of MODES) {
       ).toEqual([]);
       expect(statements.join('\n')).not.toContain(a.id);
       expect(statements.join('\n')).not.toContain(a.userId);
+    });
+  });
+}
+
+/** The four SET LOCAL statements of `contextStatement: 'set-local'` for a tenant of the fixture. */
+function setLocals(tenant: NotesTenant, requestId: string): string[] {
+  return [
+    `SET LOCAL "app"."tenant_id" = '${tenant.id}'`,
+    `SET LOCAL "app"."user_id" = '${tenant.userId}'`,
+    `SET LOCAL "app"."role" = 'member'`,
+    `SET LOCAL "app"."request_id" = '${requestId}'`,
+  ];
+}
+
+for (const pipeline of [false, true]) {
+  describe(`contextStatement 'set-local': the context as SET LOCAL statements (${pipeline ? 'pipelined' : 'serial'})`, () => {
+    let owner: Client;
+    let app: INestApplication;
+    let a: NotesTenant;
+    let b: NotesTenant;
+    const counter = new StatementCounter();
+
+    beforeAll(async () => {
+      ({ owner, app } = await notesSetup({ pipeline, tenancy: { contextStatement: 'set-local' } }));
+      a = await notesTenant(owner, 'sl-a', ['a-one']);
+      b = await notesTenant(owner, 'sl-b', ['b-one']);
+      await get(app, '/notes/noop', a.token).expect(200);
+      await get(app, '/notes/noop', b.token).expect(200);
+      counter.install();
+    });
+
+    afterAll(async () => {
+      counter.uninstall();
+      await app.close();
+      await owner.end();
+    });
+
+    it("sends BEGIN, one SET LOCAL per setting with the request's values, the query and COMMIT", async () => {
+      const statements = await counter.during(() =>
+        get(app, '/notes/repository', a.token).set('x-request-id', 'sl-req-1').expect(200),
+      );
+      expect(statements.slice(0, 5)).toEqual(['START TRANSACTION', ...setLocals(a, 'sl-req-1')]);
+      expect(statements[5]).toMatch(/^SELECT .* FROM "lib_test"\."notes"/);
+      expect(statements.slice(6)).toEqual(['COMMIT']);
+    });
+
+    it("gives each request its own tenant's settings and rows, and leaves nothing on the connection", async () => {
+      const seenA = await get(app, '/notes/settings', a.token)
+        .set('x-request-id', 'sl-a')
+        .expect(200);
+      const seenB = await get(app, '/notes/settings', b.token)
+        .set('x-request-id', 'sl-b')
+        .expect(200);
+      expect([seenA.body, seenB.body]).toEqual([
+        { tenantId: a.id, userId: a.userId, role: 'member', requestId: 'sl-a' },
+        { tenantId: b.id, userId: b.userId, role: 'member', requestId: 'sl-b' },
+      ]);
+      const titles = await get(app, '/notes/repository', b.token).expect(200);
+      expect(titles.body).toEqual(['b-one']);
+      const outside = await app
+        .get(DataSource)
+        .query(
+          `SELECT COALESCE(current_setting('app.tenant_id', true), '') AS tenant, (SELECT count(*)::int FROM lib_test.notes) AS notes`,
+        );
+      expect(outside).toEqual([{ tenant: '', notes: 0 }]);
+    });
+
+    it('replaces a malformed request id with a fresh uuid instead of sending it', async () => {
+      const statements = await counter.during(() =>
+        get(app, '/notes/settings', a.token).set('x-request-id', "x'; RESET ALL; --").expect(200),
+      );
+      const requestIdStatement = statements.find((s) =>
+        s.startsWith('SET LOCAL "app"."request_id"'),
+      );
+      expect(requestIdStatement).toMatch(
+        /^SET LOCAL "app"\."request_id" = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'$/,
+      );
     });
   });
 }

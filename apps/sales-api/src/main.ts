@@ -1,4 +1,4 @@
-import { jwtSecretFromEnv } from '@app/demo-kit';
+import { jwtSecretFromEnv, replicaUrlsFromEnv } from '@app/demo-kit';
 import { createSalesApp } from './sales-app';
 
 async function main(): Promise<void> {
@@ -6,7 +6,11 @@ async function main(): Promise<void> {
   if (!databaseUrl) {
     throw new Error('APP_DATABASE_URL (the application role connection string) is required');
   }
-  const app = await createSalesApp({ databaseUrl, jwtSecret: jwtSecretFromEnv() });
+  const app = await createSalesApp({
+    databaseUrl,
+    replicaDatabaseUrls: replicaUrlsFromEnv(),
+    jwtSecret: jwtSecretFromEnv(),
+  });
   const port = Number(process.env.PORT ?? 3002);
   // Fastify's default host is localhost; HOST=:: or HOST=127.0.0.1 picks another.
   await app.listen(port, process.env.HOST ?? '0.0.0.0');

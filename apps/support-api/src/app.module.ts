@@ -23,7 +23,14 @@ export class SupportAppModule {
         TypeOrmModule.forRootAsync({
           useFactory: () => ({
             type: 'postgres' as const,
-            url: config.databaseUrl,
+            ...(config.replicaDatabaseUrls?.length
+              ? {
+                  replication: {
+                    master: { url: config.databaseUrl },
+                    slaves: config.replicaDatabaseUrls.map((url) => ({ url })),
+                  },
+                }
+              : { url: config.databaseUrl }),
             autoLoadEntities: true,
             synchronize: false,
             applicationName: 'support-api',

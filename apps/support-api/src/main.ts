@@ -1,4 +1,4 @@
-import { jwtSecretFromEnv } from '@app/demo-kit';
+import { jwtSecretFromEnv, replicaUrlsFromEnv } from '@app/demo-kit';
 import { supportJobsFromEnv } from './sla/sla-queue';
 import { slaScheduleFromEnv } from './sla/sla-schedule';
 import { createSupportApp } from './support-app';
@@ -9,6 +9,7 @@ async function main(): Promise<void> {
     throw new Error('APP_DATABASE_URL (the application role connection string) is required');
   const app = await createSupportApp({
     databaseUrl,
+    replicaDatabaseUrls: replicaUrlsFromEnv(),
     jwtSecret: jwtSecretFromEnv(),
     platformDatabaseUrl: process.env.PLATFORM_DATABASE_URL || undefined,
     sla: slaScheduleFromEnv(),

@@ -6,6 +6,11 @@ import { SlaSchedule } from './sla/sla-schedule';
 export interface SupportApiConfig {
   /** Connection string of the application role (never the owner or a superuser). */
   databaseUrl: string;
+  /**
+   * Connection strings of read replicas (hot standbys of `databaseUrl`'s server, same roles): the
+   * handlers marked `@TenantReadOnly()` read from them while they are healthy. Default: none.
+   */
+  replicaDatabaseUrls?: string[];
   /** HS256 secret that signs and verifies tokens. */
   jwtSecret: string;
   /** Size of the connection pool. Default: 10. */

@@ -41,3 +41,12 @@ export function contextStatementFromEnv(
   }
   return value;
 }
+
+/** APP_REPLICA_DATABASE_URLS from the environment (comma-separated), or none. */
+export function replicaUrlsFromEnv(env: NodeJS.ProcessEnv = process.env): string[] | undefined {
+  const urls = (env.APP_REPLICA_DATABASE_URLS ?? '')
+    .split(',')
+    .map((url) => url.trim())
+    .filter(Boolean);
+  return urls.length ? urls : undefined;
+}

@@ -34,6 +34,7 @@ export {
   currentRoleExpression,
   currentTenantWhenExpression,
 } from './migrations/setting-expression';
+export type { SettingForm } from './migrations/setting-expression';
 export type { SqlExecutor } from './migrations/sql';
 export {
   createAuditLog,
@@ -53,6 +54,14 @@ export type {
   TenantRegistryOptions,
   DropTenantRegistryOptions,
 } from './migrations/tenant-registry.migration-helpers';
+export {
+  distributeTenantTables,
+  undistributeTenantTables,
+} from './migrations/citus.migration-helpers';
+export type {
+  CitusDistributionOptions,
+  CitusMigrationLogger,
+} from './migrations/citus.migration-helpers';
 export { tenancyMigrations } from './migrations/tenancy-migrations.factory';
 export type {
   TenancyMigrations,
@@ -64,11 +73,17 @@ export type { AuditEntry, AuditQuery } from './audit/audit-log.service';
 export { TenantLifecycle, TenantNotFoundError } from './platform/tenant-lifecycle';
 export type { TenantRecord, TenantLifecycleOptions } from './platform/tenant-lifecycle';
 
-export { checkTenancyCatalog, formatCatalogFindings } from './catalog/catalog-check';
+export {
+  checkTenancyCatalog,
+  formatCatalogFindings,
+  planCitusDistribution,
+} from './catalog/catalog-check';
 export type {
   CatalogFinding,
   CatalogFindingCode,
   CatalogCheckOptions,
+  CatalogCheckProfile,
+  CitusDistributionPlan,
 } from './catalog/catalog-check';
 export { checkTenantRegistry } from './catalog/tenant-registry.check';
 export type { TenantRegistryCheckOptions } from './catalog/tenant-registry.check';

@@ -7,7 +7,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { NamePageQuery } from '@app/demo-kit';
-import { CurrentTenant, Roles, TenantContext, TenantScoped } from '@app/tenancy';
+import { CurrentTenant, Roles, TenantContext, TenantReadOnly, TenantScoped } from '@app/tenancy';
 import { UuidParam } from '../common/uuid-param.decorator';
 import { AccountListResponse, AccountResponse } from './account.response';
 import { AccountsService } from './accounts.service';
@@ -31,6 +31,7 @@ export class AccountsController {
   }
 
   @Get()
+  @TenantReadOnly()
   @ApiOkResponse({ type: AccountListResponse })
   async list(@Query() query: NamePageQuery): Promise<AccountListResponse> {
     const { page, nextCursor } = await this.accounts.list(query);
@@ -38,6 +39,7 @@ export class AccountsController {
   }
 
   @Get(':id')
+  @TenantReadOnly()
   @ApiOkResponse({ type: AccountResponse })
   async get(@UuidParam('id') id: string): Promise<AccountResponse> {
     return AccountResponse.from(await this.accounts.get(id));

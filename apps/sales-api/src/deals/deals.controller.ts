@@ -6,7 +6,7 @@ import {
   ApiOkResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import { CurrentTenant, Roles, TenantContext, TenantScoped } from '@app/tenancy';
+import { CurrentTenant, Roles, TenantContext, TenantReadOnly, TenantScoped } from '@app/tenancy';
 import { UuidParam } from '../common/uuid-param.decorator';
 import { CreateDealDto } from './create-deal.dto';
 import { DealListResponse, DealResponse } from './deal.response';
@@ -32,6 +32,7 @@ export class DealsController {
   }
 
   @Get()
+  @TenantReadOnly()
   @ApiOkResponse({ type: DealListResponse })
   async list(
     @CurrentTenant() ctx: TenantContext,
@@ -42,6 +43,7 @@ export class DealsController {
   }
 
   @Get(':id')
+  @TenantReadOnly()
   @ApiOkResponse({ type: DealResponse })
   async get(@UuidParam('id') id: string): Promise<DealResponse> {
     return DealResponse.from(await this.deals.get(id));

@@ -1,6 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { CurrentTenant, TenantContext, TenantScoped } from '@app/tenancy';
+import { CurrentTenant, TenantContext, TenantReadOnly, TenantScoped } from '@app/tenancy';
 import { PipelineResponse } from './pipeline.response';
 import { ReportsService } from './reports.service';
 
@@ -13,6 +13,7 @@ export class ReportsController {
   constructor(private readonly reports: ReportsService) {}
 
   @Get('pipeline')
+  @TenantReadOnly()
   @ApiOkResponse({ type: PipelineResponse })
   pipeline(@CurrentTenant() ctx: TenantContext): Promise<PipelineResponse> {
     return this.reports.pipeline(ctx);

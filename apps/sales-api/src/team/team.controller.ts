@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Put, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { NamePageQuery } from '@app/demo-kit';
-import { CurrentTenant, Roles, TenantContext, TenantScoped } from '@app/tenancy';
+import { CurrentTenant, Roles, TenantContext, TenantReadOnly, TenantScoped } from '@app/tenancy';
 import { UuidParam } from '../common/uuid-param.decorator';
 import { PutTeamMemberDto } from './put-team-member.dto';
 import { TeamMemberListResponse, TeamMemberResponse } from './team-member.response';
@@ -16,6 +16,7 @@ export class TeamController {
   constructor(private readonly team: TeamService) {}
 
   @Get()
+  @TenantReadOnly()
   @ApiOkResponse({ type: TeamMemberListResponse })
   async list(@Query() query: NamePageQuery): Promise<TeamMemberListResponse> {
     const { page, nextCursor } = await this.team.list(query);

@@ -1,6 +1,6 @@
 import { Controller, Delete, Get, HttpCode, Param, Put, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { CurrentTenant, Roles, TenantContext, TenantScoped } from '@app/tenancy';
+import { CurrentTenant, Roles, TenantContext, TenantReadOnly, TenantScoped } from '@app/tenancy';
 import { UserIdParams } from '../common/id-params.dto';
 import { AgentsService } from './agents.service';
 import { AgentPageResponse } from './dto/agent-page.response';
@@ -17,6 +17,7 @@ export class AgentsController {
   constructor(private readonly agents: AgentsService) {}
 
   @Get()
+  @TenantReadOnly()
   @ApiOkResponse({ type: AgentPageResponse })
   list(@Query() query: ListAgentsQuery): Promise<AgentPageResponse> {
     return this.agents.list(query);

@@ -1,6 +1,6 @@
 import { Body, Controller, Get, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { CurrentTenant, Roles, TenantContext, TenantScoped } from '@app/tenancy';
+import { CurrentTenant, Roles, TenantContext, TenantReadOnly, TenantScoped } from '@app/tenancy';
 import { IdParams } from '../common/id-params.dto';
 import { CommentsService } from './comments.service';
 import { CommentListResponse } from './dto/comment-list.response';
@@ -28,6 +28,7 @@ export class CommentsController {
   }
 
   @Get()
+  @TenantReadOnly()
   @ApiOkResponse({ type: CommentListResponse })
   list(@Param() params: IdParams, @Query() query: ListCommentsQuery): Promise<CommentListResponse> {
     return this.comments.list(params.id, query);

@@ -6,7 +6,7 @@ import {
   ApiOkResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import { CurrentTenant, Roles, TenantContext, TenantScoped } from '@app/tenancy';
+import { CurrentTenant, Roles, TenantContext, TenantReadOnly, TenantScoped } from '@app/tenancy';
 import { IdParams } from '../common/id-params.dto';
 import { ArticleListResponse } from './dto/article-list.response';
 import { ArticleResponse } from './dto/article.response';
@@ -25,6 +25,7 @@ export class KbArticlesController {
   constructor(private readonly articles: KbArticlesService) {}
 
   @Get()
+  @TenantReadOnly()
   @ApiOkResponse({ type: ArticleListResponse })
   search(@Query() query: SearchArticlesQuery): Promise<ArticleListResponse> {
     return this.articles.search(query);

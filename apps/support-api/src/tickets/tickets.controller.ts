@@ -6,7 +6,7 @@ import {
   ApiOkResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import { CurrentTenant, Roles, TenantContext, TenantScoped } from '@app/tenancy';
+import { CurrentTenant, Roles, TenantContext, TenantReadOnly, TenantScoped } from '@app/tenancy';
 import { IdParams } from '../common/id-params.dto';
 import { CreateTicketDto } from './dto/create-ticket.dto';
 import { ListTicketsQuery } from './dto/list-tickets.query';
@@ -34,6 +34,7 @@ export class TicketsController {
   }
 
   @Get()
+  @TenantReadOnly()
   @ApiOkResponse({ type: TicketPageResponse })
   list(
     @CurrentTenant() context: TenantContext,
@@ -43,6 +44,7 @@ export class TicketsController {
   }
 
   @Get(':id')
+  @TenantReadOnly()
   @ApiOkResponse({ type: TicketResponse })
   get(@Param() params: IdParams): Promise<TicketResponse> {
     return this.tickets.get(params.id);

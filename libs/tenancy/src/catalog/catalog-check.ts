@@ -1,4 +1,5 @@
 import { DEFAULT_APP_ROLE, DEFAULT_TENANT_COLUMN } from '../tenancy.constants';
+import { foreignKeyOrder } from '../migrations/citus.migration-helpers';
 import { rowsOf, SqlExecutor } from '../migrations/sql';
 
 /** What the catalog check, the tenant registry check and the start-up check can find wrong. */
@@ -21,7 +22,24 @@ export type CatalogFindingCode =
   | 'REQUEST_ROLE_INHERITED'
   | 'TENANT_REGISTRY_MISSING'
   | 'TENANT_REGISTRY_NOT_READABLE'
-  | 'TENANT_REGISTRY_NO_POLICY';
+  | 'TENANT_REGISTRY_NO_POLICY'
+  | 'CITUS_KEY_WITHOUT_TENANT'
+  | 'CITUS_FOREIGN_KEY_NOT_COLOCATED'
+  | 'CITUS_FOREIGN_KEY_ACTION'
+  | 'CITUS_FOREIGN_KEY_TO_DISTRIBUTED'
+  | 'CITUS_FOREIGN_KEY_CYCLE'
+  | 'CITUS_TENANT_COLUMN_NULLABLE'
+  | 'CITUS_TENANT_COLUMN_TYPE'
+  | 'CITUS_NO_REPLICA_IDENTITY'
+  | 'CITUS_POLICY_SUBQUERY'
+  | 'CITUS_TRIGGER';
+
+/**
+ * Extra rules {@link checkTenancyCatalog} can apply on top of its own. `'citus'`: what stops Citus
+ * from distributing the tenant tables by the tenant column and replicating the shared tables as
+ * reference tables (the `CITUS_*` codes; see {@link planCitusDistribution} for the plan it checks).
+ */
+export type CatalogCheckProfile = 'citus';
 
 /** One problem found by {@link checkTenancyCatalog}. */
 export interface CatalogFinding {
@@ -43,6 +61,11 @@ export interface CatalogCheckOptions {
   schemas?: string[];
   /** `schema.table` names to skip (documented exceptions). Default: none. */
   ignore?: string[];
+  /**
+   * Also apply a profile's rules (see {@link CatalogCheckProfile}): `'citus'` adds the `CITUS_*`
+   * findings. Default: none (the tenancy rules only).
+   */
+  profile?: CatalogCheckProfile;
 }
 
 interface TableRow {
@@ -68,7 +91,8 @@ interface TableRow {
  * Tables whose tenant column is nullable are shared tables: their primary key and unique keys
  * cannot include it, and are findings unless neither the application role nor a role it can
  * become may INSERT or UPDATE any of their columns (column privileges), since a unique violation
- * on a key a tenant chose reveals another tenant's row. An empty result means the catalog passed.
+ * on a key a tenant chose reveals another tenant's row. With `profile: 'citus'` it also lists what
+ * Citus would refuse (see {@link CatalogCheckProfile}). An empty result means the catalog passed.
  */
 export async function checkTenancyCatalog(
   db: SqlExecutor,
@@ -214,7 +238,8 @@ export async function checkTenancyCatalog(
                SELECT i.indrelid::int, ci.relname, 'i', i.indkey::int2[]::int[], i.indkey[0]::int
                  FROM pg_index i JOIN pg_class ci ON ci.oid = i.indexrelid
                 WHERE i.indrelid = ANY($1::oid[]) AND i.indisunique AND NOT i.indisprimary
-                  AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)) k`,
+                  AND NOT EXISTS (SELECT 1 FROM pg_constraint c
+                                   WHERE c.conindid = i.indexrelid AND c.contype IN ('p', 'u'))) k`,
       [oids, roles.filter((r) => !r.rolsuper).map((r) => r.name)],
     ),
   );
@@ -287,6 +312,12 @@ export async function checkTenancyCatalog(
       message: `materialized view ${relation} is readable by ${appRole}, and row-level security cannot apply to it: it shows every tenant's rows it was built from; REVOKE SELECT ON ${relation} FROM ${appRole} (read it through a security_invoker view or function that filters by tenant)`,
     });
   }
+  if (options.profile === 'citus') {
+    const citus = await readCitusCatalog(db, column, schemas, ignore);
+    findings.push(
+      ...(await citusFindings(db, column, citus)).filter((f) => !ignore.has(f.relation!)),
+    );
+  }
   return findings;
 }
 
@@ -322,4 +353,344 @@ export function formatCatalogFindings(findings: CatalogFinding[]): string {
     `tenancy catalog check: ${findings.length} finding(s)`,
     ...findings.map((f) => `  [${f.code}] ${f.message}`),
   ].join('\n');
+}
+
+/** How Citus would hold each table, as {@link planCitusDistribution} reads it from the catalog. */
+export interface CitusDistributionPlan {
+  /**
+   * Tenant tables (tenant column NOT NULL), each after the tables it references: distributed by
+   * the tenant column and colocated, so that one tenant's rows of every table live on one node.
+   */
+  distributed: string[];
+  /**
+   * Tables replicated to every node, each after the tables it references: shared tables (tenant
+   * column nullable: their `tenant_id IS NULL` rows belong to no shard) and the tables without a
+   * tenant column that tenant or shared tables reference (the tenant registry).
+   */
+  reference: string[];
+}
+
+/**
+ * Reads which tables Citus must distribute by the tenant column and which it must replicate as
+ * reference tables, in an order `create_distributed_table`/`create_reference_table` accept
+ * (referenced tables first): the lists to give {@link distributeTenantTables}. Uses the options'
+ * `tenantColumn`, `schemas` and `ignore` as {@link checkTenancyCatalog} does; tables in other
+ * schemas join the plan when a planned table references them. Tables without a tenant column that
+ * nothing planned references stay local tables on the coordinator. Check the plan with
+ * `checkTenancyCatalog(db, { profile: 'citus' })` before running it.
+ */
+export async function planCitusDistribution(
+  db: SqlExecutor,
+  options: CatalogCheckOptions = {},
+): Promise<CitusDistributionPlan> {
+  const citus = await readCitusCatalog(
+    db,
+    options.tenantColumn ?? DEFAULT_TENANT_COLUMN,
+    options.schemas ?? null,
+    new Set(options.ignore ?? []),
+  );
+  return citus.plan;
+}
+
+interface CitusTable {
+  oid: number;
+  relation: string;
+  inspected: boolean;
+  /** The tenant column's number, null when the table has none. */
+  attnum: number | null;
+  nullable: boolean;
+  type: string | null;
+  /** Whether logical replication can identify its rows (a primary key, an identity index or FULL). */
+  identified: boolean;
+}
+
+interface CitusForeignKey {
+  name: string;
+  from: number;
+  to: number;
+  keys: number[];
+  refKeys: number[];
+  onDelete: string;
+  onUpdate: string;
+  columns: string;
+  refColumns: string;
+}
+
+/** The tables, foreign keys and plan the Citus profile works on. */
+interface CitusCatalog {
+  tables: Map<number, CitusTable>;
+  foreignKeys: CitusForeignKey[];
+  holding: Map<number, 'distributed' | 'reference'>;
+  cyclic: Map<string, string[]>;
+  plan: CitusDistributionPlan;
+}
+
+/** `pg_constraint` action codes as SQL, for the actions Citus refuses on a distribution column. */
+const FOREIGN_KEY_ACTIONS: Record<string, string> = {
+  n: 'SET NULL',
+  d: 'SET DEFAULT',
+  c: 'CASCADE',
+};
+
+async function readCitusCatalog(
+  db: SqlExecutor,
+  column: string,
+  schemas: string[] | null,
+  ignore: Set<string>,
+): Promise<CitusCatalog> {
+  const rows = rowsOf<CitusTable>(
+    await db.query(
+      `SELECT c.oid::int AS oid, format('%s.%s', n.nspname, c.relname) AS relation,
+              ($2::text[] IS NULL OR n.nspname = ANY ($2::text[])) AS inspected,
+              a.attnum::int AS attnum, coalesce(NOT a.attnotnull, false) AS nullable,
+              format_type(a.atttypid, a.atttypmod) AS type,
+              c.relreplident = 'f'
+                OR EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid
+                              AND CASE c.relreplident WHEN 'd' THEN i.indisprimary
+                                                      WHEN 'i' THEN i.indisreplident
+                                                      ELSE false END) AS identified
+         FROM pg_class c
+         JOIN pg_namespace n ON n.oid = c.relnamespace
+         LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = $1 AND NOT a.attisdropped
+        WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+          AND n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'
+        ORDER BY 2`,
+      [column, schemas],
+    ),
+  );
+  const tables = new Map(rows.map((t) => [t.oid, t]));
+  const foreignKeys = rowsOf<CitusForeignKey>(
+    await db.query(
+      `SELECT k.conname AS name, k.conrelid::int AS "from", k.confrelid::int AS "to",
+              k.conkey::int[] AS keys, k.confkey::int[] AS "refKeys",
+              k.confdeltype::text AS "onDelete", k.confupdtype::text AS "onUpdate",
+              (SELECT string_agg(a.attname, ', ' ORDER BY u.n)
+                 FROM unnest(k.conkey) WITH ORDINALITY AS u(attnum, n)
+                 JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.attnum) AS columns,
+              (SELECT string_agg(a.attname, ', ' ORDER BY u.n)
+                 FROM unnest(k.confkey) WITH ORDINALITY AS u(attnum, n)
+                 JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.attnum) AS "refColumns"
+         FROM pg_constraint k
+        WHERE k.contype = 'f' AND k.conparentid = 0 AND k.conrelid = ANY ($1::oid[])
+        ORDER BY k.conname`,
+      [[...tables.keys()]],
+    ),
+  ).filter((fk) => tables.has(fk.to));
+
+  const holding = new Map<number, 'distributed' | 'reference'>();
+  const holdingOf = (t: CitusTable) =>
+    t.attnum !== null && !t.nullable ? 'distributed' : 'reference';
+  for (const t of tables.values()) {
+    if (t.inspected && t.attnum !== null && !ignore.has(t.relation))
+      holding.set(t.oid, holdingOf(t));
+  }
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const fk of foreignKeys) {
+      if (!holding.has(fk.from) || holding.has(fk.to)) continue;
+      holding.set(fk.to, holdingOf(tables.get(fk.to)!));
+      grew = true;
+    }
+  }
+
+  const cyclic = new Map<string, string[]>();
+  const ordered = (kind: 'distributed' | 'reference') => {
+    const names = [...holding].filter(([, h]) => h === kind).map(([oid]) => tables.get(oid)!);
+    const edges = foreignKeys
+      .filter((fk) => holding.get(fk.from) === kind && holding.get(fk.to) === kind)
+      .map((fk) => ({ from: tables.get(fk.from)!.relation, to: tables.get(fk.to)!.relation }));
+    const order = foreignKeyOrder(names.map((t) => t.relation).sort(), edges);
+    for (const relation of order.cyclic) cyclic.set(relation, order.cyclic);
+    return [...order.ordered, ...order.cyclic];
+  };
+  const reference = ordered('reference');
+  const distributed = ordered('distributed');
+  return { tables, foreignKeys, holding, cyclic, plan: { distributed, reference } };
+}
+
+async function citusFindings(
+  db: SqlExecutor,
+  column: string,
+  citus: CitusCatalog,
+): Promise<CatalogFinding[]> {
+  const { tables, holding } = citus;
+  const findings: CatalogFinding[] = [];
+  const add = (code: CatalogFindingCode, relation: string, message: string) =>
+    findings.push({ code, relation, message });
+  const distributed = [...holding].filter(([, h]) => h === 'distributed').map(([oid]) => oid);
+  const planned = [...holding.keys()];
+
+  const keys = rowsOf<{
+    oid: number;
+    name: string;
+    type: string;
+    keys: number[];
+    operators: string[] | null;
+    columns: string;
+  }>(
+    await db.query(
+      `SELECT k.*,
+              (SELECT string_agg(coalesce(a.attname::text, '(expression)'), ', ' ORDER BY u.n)
+                 FROM unnest(k.keys) WITH ORDINALITY AS u(attnum, n)
+                 LEFT JOIN pg_attribute a ON a.attrelid = k.oid AND a.attnum = u.attnum) AS columns
+         FROM (SELECT x.conrelid::int AS oid, x.conname AS name, x.contype::text AS type,
+                      x.conkey::int[] AS keys,
+                      (SELECT array_agg(o.oprname::text ORDER BY e.n)
+                         FROM unnest(x.conexclop) WITH ORDINALITY AS e(op, n)
+                         JOIN pg_operator o ON o.oid = e.op) AS operators
+                 FROM pg_constraint x
+                WHERE x.conrelid = ANY ($1::oid[]) AND x.contype IN ('p', 'u', 'x')
+               UNION ALL
+               SELECT i.indrelid::int, ci.relname, 'i', i.indkey::int2[]::int[], NULL
+                 FROM pg_index i JOIN pg_class ci ON ci.oid = i.indexrelid
+                WHERE i.indrelid = ANY ($1::oid[]) AND i.indisunique
+                  AND NOT EXISTS (SELECT 1 FROM pg_constraint c
+                                   WHERE c.conindid = i.indexrelid AND c.contype IN ('p', 'u', 'x'))) k
+        ORDER BY k.name`,
+      [distributed],
+    ),
+  );
+  for (const key of keys) {
+    const t = tables.get(key.oid)!;
+    const at = key.keys.indexOf(t.attnum!);
+    if (at >= 0 && (key.type !== 'x' || key.operators?.[at] === '=')) continue;
+    const [kind, fix] = (
+      {
+        p: ['primary key', `PRIMARY KEY (${column}, ...)`],
+        u: ['unique constraint', `UNIQUE (${column}, ...)`],
+        i: ['unique index', `a unique index on (${column}, ...)`],
+        x: ['exclusion constraint', `EXCLUDE (${column} WITH =, ...) (btree_gist gives = to GiST)`],
+      } as Record<string, [string, string]>
+    )[key.type];
+    add(
+      'CITUS_KEY_WITHOUT_TENANT',
+      t.relation,
+      `${t.relation}: ${kind} ${key.name} (${key.columns}) does not include ${column}${key.type === 'x' ? ' WITH =' : ''}, and Citus refuses a distributed table's unique and exclusion keys without the distribution column (each node checks only its own rows); make it ${fix}`,
+    );
+  }
+
+  for (const fk of citus.foreignKeys) {
+    const from = tables.get(fk.from)!;
+    const to = tables.get(fk.to)!;
+    const fromHolding = holding.get(fk.from);
+    const toHolding = holding.get(fk.to);
+    const key = `foreign key ${fk.name} (${fk.columns}) REFERENCES ${to.relation} (${fk.refColumns})`;
+    if (fromHolding === 'distributed') {
+      const at = fk.keys.indexOf(from.attnum!);
+      if (toHolding === 'distributed' && (at < 0 || fk.refKeys[at] !== to.attnum)) {
+        add(
+          'CITUS_FOREIGN_KEY_NOT_COLOCATED',
+          from.relation,
+          `${from.relation}: ${key} does not pair ${column} with ${to.relation}.${column}, and Citus keeps a foreign key between distributed tables only on the distribution column, at the same position on both sides; use FOREIGN KEY (${column}, ...) REFERENCES ${to.relation} (${column}, ...)`,
+        );
+      }
+      const onDelete = ['n', 'd'].includes(fk.onDelete) ? FOREIGN_KEY_ACTIONS[fk.onDelete] : null;
+      const onUpdate = FOREIGN_KEY_ACTIONS[fk.onUpdate] ?? null;
+      if (at >= 0 && (onDelete || onUpdate)) {
+        const actions = [
+          ...(onDelete ? [`ON DELETE ${onDelete}`] : []),
+          ...(onUpdate ? [`ON UPDATE ${onUpdate}`] : []),
+        ].join(' and ');
+        add(
+          'CITUS_FOREIGN_KEY_ACTION',
+          from.relation,
+          `${from.relation}: ${key} includes ${column} and has ${actions}, which Citus refuses on a foreign key with the distribution column (even with a column list, the action could change it); keep ON DELETE NO ACTION, RESTRICT or CASCADE and ON UPDATE NO ACTION or RESTRICT, and clear the other columns in the application (an UPDATE in the transaction that deletes the referenced row)`,
+        );
+      }
+    } else if (toHolding === 'distributed' && !(from.attnum !== null && !from.nullable)) {
+      if (from.attnum !== null) {
+        add(
+          'CITUS_TENANT_COLUMN_NULLABLE',
+          from.relation,
+          `${from.relation}: ${column} may be NULL, so Citus cannot distribute the table (a distribution column holds no NULL) and must replicate it as a reference table, but its ${key} points at a table distributed by ${column}, which a reference table cannot; if every row has a tenant, ALTER TABLE ${from.relation} ALTER COLUMN ${column} SET NOT NULL (it is then distributed); if it holds shared rows (${column} IS NULL), drop that foreign key`,
+        );
+      } else {
+        add(
+          'CITUS_FOREIGN_KEY_TO_DISTRIBUTED',
+          from.relation,
+          `${from.relation} has no ${column} column, but its ${key} points at a table Citus distributes by ${column}, and Citus accepts a foreign key to a distributed table only from a colocated distributed table; add ${column} NOT NULL to ${from.relation} and to the key (FOREIGN KEY (${column}, ...) REFERENCES ${to.relation} (${column}, ...)), or drop the foreign key`,
+        );
+      }
+    }
+  }
+
+  const types = new Map<string, number>();
+  for (const oid of distributed) {
+    const type = tables.get(oid)!.type!;
+    types.set(type, (types.get(type) ?? 0) + 1);
+  }
+  const [common] = [...types].sort(([a, m], [b, n]) => n - m || a.localeCompare(b))[0] ?? [];
+  for (const oid of distributed) {
+    const t = tables.get(oid)!;
+    if (t.type !== common) {
+      add(
+        'CITUS_TENANT_COLUMN_TYPE',
+        t.relation,
+        `${t.relation}: ${column} is ${t.type} while the other tenant tables' is ${common}, and Citus colocates only tables whose distribution columns have the same type; ALTER TABLE ${t.relation} ALTER COLUMN ${column} TYPE ${common}`,
+      );
+    }
+    if (!t.identified) {
+      add(
+        'CITUS_NO_REPLICA_IDENTITY',
+        t.relation,
+        `${t.relation} has no primary key (nor replica identity), so Citus cannot move its shards between nodes while it takes writes (the shard rebalancer copies changes by logical replication, which needs one); add PRIMARY KEY (${column}, id)`,
+      );
+    }
+  }
+
+  for (const [relation, cycle] of citus.cyclic) {
+    add(
+      'CITUS_FOREIGN_KEY_CYCLE',
+      relation,
+      `${relation} is in a cycle of foreign keys (${cycle.join(', ')}), and Citus distributes one table at a time, each after the tables it references; drop one foreign key of the cycle before distributing and add it back after`,
+    );
+  }
+
+  const policies = rowsOf<{ oid: number; name: string; reads: string | null }>(
+    await db.query(
+      `SELECT p.polrelid::int AS oid, p.polname AS name,
+              (SELECT string_agg(DISTINCT format('%s.%s', n.nspname, c.relname), ', ')
+                 FROM pg_depend d
+                 JOIN pg_class c ON c.oid = d.refobjid
+                 JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE d.classid = 'pg_policy'::regclass AND d.objid = p.oid
+                  AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> p.polrelid) AS reads
+         FROM pg_policy p
+        WHERE p.polrelid = ANY ($1::oid[])
+          AND (coalesce(p.polqual::text, '') LIKE '%{SUBLINK %'
+               OR coalesce(p.polwithcheck::text, '') LIKE '%{SUBLINK %')
+        ORDER BY p.polname`,
+      [planned],
+    ),
+  );
+  for (const p of policies) {
+    const t = tables.get(p.oid)!;
+    add(
+      'CITUS_POLICY_SUBQUERY',
+      t.relation,
+      p.reads
+        ? `${t.relation}: policy ${p.name} reads ${p.reads} in a sub-select, and Citus refuses sub-selects in the policies of distributed and reference tables (nor may a function the policy calls query a distributed table from a shard); hand the policy what it reads as a transaction setting the application writes, or check that rule in the application and keep the tenant guard in the policy`
+        : `${t.relation}: policy ${p.name} has a sub-select, and Citus refuses sub-selects in the policies of distributed and reference tables; read each setting without one, e.g. NULLIF(current_setting('app.tenant_id', true), '')::uuid rather than (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid): current_setting is stable, so an index condition still evaluates it once (the library's policy helpers and current*Expression() write it so with settingForm: 'plain')`,
+    );
+  }
+
+  const triggers = rowsOf<{ oid: number; name: string }>(
+    await db.query(
+      `SELECT t.tgrelid::int AS oid, t.tgname AS name FROM pg_trigger t
+        WHERE t.tgrelid = ANY ($1::oid[]) AND NOT t.tgisinternal AND t.tgparentid = 0
+        ORDER BY t.tgname`,
+      [planned],
+    ),
+  );
+  for (const trigger of triggers) {
+    const t = tables.get(trigger.oid)!;
+    add(
+      'CITUS_TRIGGER',
+      t.relation,
+      `${t.relation}: trigger ${trigger.name} stops Citus from distributing the table (it refuses triggers on distributed and reference tables unless citus.enable_unsafe_triggers is on, which it warns may cause visibility and deadlock issues); do the trigger's work in the application, or turn that setting on and make the trigger touch only rows of its own tenant in colocated tables`,
+    );
+  }
+  return findings.sort((a, b) =>
+    a.relation! < b.relation! ? -1 : a.relation! > b.relation! ? 1 : 0,
+  );
 }

@@ -4,7 +4,7 @@ import {
   DEFAULT_TENANT_COLUMN,
 } from '../tenancy.constants';
 import { TenancyConfigurationError } from '../errors/tenancy.error';
-import { currentTenantExpression } from './setting-expression';
+import { currentTenantExpression, SettingForm } from './setting-expression';
 import {
   QualifiedTable,
   qualifiedTable,
@@ -27,6 +27,11 @@ export interface RlsTableOptions {
   tenantSetting?: string;
   /** Privileges granted to the application role. Default: SELECT, INSERT, UPDATE, DELETE. */
   privileges?: TablePrivilege[];
+  /**
+   * How the policies read the tenant setting: `'plain'` (no sub-select) for tables Citus will
+   * distribute, see {@link SettingForm}. Default: `'sub-select'`.
+   */
+  settingForm?: SettingForm;
 }
 
 /** Options of {@link enableTenantRls}. */
@@ -61,7 +66,10 @@ function resolve(options: RlsTableOptions) {
     appRole: quoteIdent(appRoleName),
     column: quoteIdent(options.tenantColumn ?? DEFAULT_TENANT_COLUMN),
     columnName: options.tenantColumn ?? DEFAULT_TENANT_COLUMN,
-    current: currentTenantExpression(options.tenantSetting ?? DEFAULT_SETTING_NAMES.tenantId),
+    current: currentTenantExpression(
+      options.tenantSetting ?? DEFAULT_SETTING_NAMES.tenantId,
+      options.settingForm,
+    ),
     privileges:
       options.privileges ?? (['SELECT', 'INSERT', 'UPDATE', 'DELETE'] as TablePrivilege[]),
   };

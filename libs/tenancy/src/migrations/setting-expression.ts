@@ -2,27 +2,54 @@ import { DEFAULT_SETTING_NAMES } from '../tenancy.constants';
 import { settingLiteral } from './sql';
 
 /**
+ * How a policy reads a setting. `'sub-select'`: `(SELECT NULLIF(current_setting(...), '')::type)`,
+ * which PostgreSQL evaluates once per statement (an InitPlan). `'plain'`: the same without the
+ * `SELECT`, evaluated per row unless the planner folds it into an index condition; the form Citus
+ * accepts in the policies of distributed and reference tables, which may contain no sub-select.
+ */
+export type SettingForm = 'sub-select' | 'plain';
+
+/** Wraps a setting read in a sub-select, or only in parentheses. */
+function wrap(read: string, form: SettingForm): string {
+  return form === 'plain' ? `(${read})` : `(SELECT ${read})`;
+}
+
+/**
  * SQL that reads a context setting inside a policy: `(SELECT NULLIF(current_setting('app.x', true), '')::type)`.
  * The sub-select makes PostgreSQL evaluate it once per statement; NULLIF turns a missing or reset
  * setting ('' after a transaction that set it) into NULL, so a policy compares with NULL and matches nothing.
+ * `form: 'plain'` leaves the sub-select out (for Citus, see {@link SettingForm}).
  */
-export function settingExpression(setting: string, type: 'uuid' | 'text' = 'text'): string {
-  return `(SELECT NULLIF(current_setting(${settingLiteral(setting)}, true), '')::${type})`;
+export function settingExpression(
+  setting: string,
+  type: 'uuid' | 'text' = 'text',
+  form: SettingForm = 'sub-select',
+): string {
+  return wrap(`NULLIF(current_setting(${settingLiteral(setting)}, true), '')::${type}`, form);
 }
 
 /** The current tenant as a policy expression. Default setting: `app.tenant_id`. */
-export function currentTenantExpression(setting: string = DEFAULT_SETTING_NAMES.tenantId): string {
-  return settingExpression(setting, 'uuid');
+export function currentTenantExpression(
+  setting: string = DEFAULT_SETTING_NAMES.tenantId,
+  form: SettingForm = 'sub-select',
+): string {
+  return settingExpression(setting, 'uuid', form);
 }
 
 /** The current user as a policy expression. Default setting: `app.user_id`. */
-export function currentUserExpression(setting: string = DEFAULT_SETTING_NAMES.userId): string {
-  return settingExpression(setting, 'uuid');
+export function currentUserExpression(
+  setting: string = DEFAULT_SETTING_NAMES.userId,
+  form: SettingForm = 'sub-select',
+): string {
+  return settingExpression(setting, 'uuid', form);
 }
 
 /** The current role as a policy expression. Default setting: `app.role`. */
-export function currentRoleExpression(setting: string = DEFAULT_SETTING_NAMES.role): string {
-  return settingExpression(setting, 'text');
+export function currentRoleExpression(
+  setting: string = DEFAULT_SETTING_NAMES.role,
+  form: SettingForm = 'sub-select',
+): string {
+  return settingExpression(setting, 'text', form);
 }
 
 /**
@@ -36,6 +63,10 @@ export function currentRoleExpression(setting: string = DEFAULT_SETTING_NAMES.ro
 export function currentTenantWhenExpression(
   condition: string,
   setting: string = DEFAULT_SETTING_NAMES.tenantId,
+  form: SettingForm = 'sub-select',
 ): string {
-  return `(SELECT CASE WHEN ${condition} THEN NULLIF(current_setting(${settingLiteral(setting)}, true), '')::uuid END)`;
+  return wrap(
+    `CASE WHEN ${condition} THEN NULLIF(current_setting(${settingLiteral(setting)}, true), '')::uuid END`,
+    form,
+  );
 }

@@ -18,6 +18,11 @@ import {
   setAuditLogReaders,
 } from './audit.migration-helpers';
 import {
+  CitusDistributionOptions,
+  distributeTenantTables,
+  undistributeTenantTables,
+} from './citus.migration-helpers';
+import {
   disableSharedRls,
   disableTenantRls,
   dropRequestRole,
@@ -38,6 +43,7 @@ import {
   currentTenantExpression,
   currentTenantWhenExpression,
   currentUserExpression,
+  SettingForm,
 } from './setting-expression';
 import { quoteIdent, settingLiteral, SqlExecutor } from './sql';
 import {
@@ -62,6 +68,13 @@ export interface TenancyMigrationOptions {
   tenantColumn?: string;
   /** Setting names the policies and the audit trigger read. Default: the library's (`app.tenant_id`, ...). */
   settings?: Partial<TenancySettingNames>;
+  /**
+   * How the policies of the RLS and registry helpers, and the bound expressions, read the
+   * settings: `'plain'` (no sub-select) for a schema Citus will distribute, see {@link SettingForm}.
+   * The audit log's policy keeps its sub-select (its trigger keeps it off Citus anyway).
+   * Default: `'sub-select'`.
+   */
+  settingForm?: SettingForm;
 }
 
 /**
@@ -121,6 +134,10 @@ export interface TenancyMigrations {
   enableAuditTrail(db: SqlExecutor, table: string, options?: AuditTrailOptions): Promise<void>;
   /** {@link disableAuditTrail}. */
   disableAuditTrail(db: SqlExecutor, table: string): Promise<void>;
+  /** {@link distributeTenantTables} with the bound `tenantColumn` as the distribution column. */
+  distributeTenantTables(db: SqlExecutor, options: CitusDistributionOptions): Promise<boolean>;
+  /** {@link undistributeTenantTables} with the bound `tenantColumn`. */
+  undistributeTenantTables(db: SqlExecutor, options: CitusDistributionOptions): Promise<boolean>;
   /** {@link currentTenantExpression} of the bound tenant setting, for a policy of your own. */
   currentTenantExpression(): string;
   /** {@link currentUserExpression} of the bound user setting. */
@@ -160,17 +177,24 @@ export function tenancyMigrations(options: TenancyMigrationOptions = {}): Tenanc
       `ownerRole and appRole are both "${appRole}": the application must log in as a role that owns nothing`,
     );
   }
-  const rls = { appRole, tenantColumn, tenantSetting: settings.tenantId };
+  const settingForm = options.settingForm ?? 'sub-select';
+  if (settingForm !== 'sub-select' && settingForm !== 'plain') {
+    throw new TenancyConfigurationError(
+      `settingForm must be 'sub-select' or 'plain', got ${JSON.stringify(settingForm)}`,
+    );
+  }
+  const rls = { appRole, tenantColumn, tenantSetting: settings.tenantId, settingForm };
   const shared: SharedTableOptions =
     ownerRole === undefined ? rls : { ...rls, sharedWriterRole: ownerRole };
   const registry: TenantRegistryOptions = {
     appRole,
     ownerRole,
     tenantSetting: settings.tenantId,
+    settingForm,
   };
   const withSettings = (call?: Partial<TenancySettingNames>) => over(settings, call);
   return {
-    options: Object.freeze({ appRole, ownerRole, tenantColumn, settings }),
+    options: Object.freeze({ appRole, ownerRole, tenantColumn, settings, settingForm }),
     ensureAppRole: (db, role = appRole) => ensureAppRole(db, role),
     grantSchemaUsage: (db, schemas, role = appRole) => grantSchemaUsage(db, schemas, role),
     revokeSchemaUsage: (db, schemas, role = appRole) => revokeSchemaUsage(db, schemas, role),
@@ -191,10 +215,14 @@ export function tenancyMigrations(options: TenancyMigrationOptions = {}): Tenanc
       setAuditLogReaders(db, readerRoles, withSettings(call)),
     enableAuditTrail: (db, table, o) => enableAuditTrail(db, table, over({ tenantColumn }, o)),
     disableAuditTrail: (db, table) => disableAuditTrail(db, table),
-    currentTenantExpression: () => currentTenantExpression(settings.tenantId),
-    currentUserExpression: () => currentUserExpression(settings.userId),
-    currentRoleExpression: () => currentRoleExpression(settings.role),
+    distributeTenantTables: (db, o) =>
+      distributeTenantTables(db, over<CitusDistributionOptions>({ tables: [], tenantColumn }, o)),
+    undistributeTenantTables: (db, o) =>
+      undistributeTenantTables(db, over<CitusDistributionOptions>({ tables: [], tenantColumn }, o)),
+    currentTenantExpression: () => currentTenantExpression(settings.tenantId, settingForm),
+    currentUserExpression: () => currentUserExpression(settings.userId, settingForm),
+    currentRoleExpression: () => currentRoleExpression(settings.role, settingForm),
     currentTenantWhenExpression: (condition) =>
-      currentTenantWhenExpression(condition, settings.tenantId),
+      currentTenantWhenExpression(condition, settings.tenantId, settingForm),
   };
 }

@@ -1,6 +1,6 @@
 import { DEFAULT_APP_ROLE, DEFAULT_SETTING_NAMES } from '../tenancy.constants';
 import { TenancyConfigurationError } from '../errors/tenancy.error';
-import { currentTenantExpression } from './setting-expression';
+import { currentTenantExpression, SettingForm } from './setting-expression';
 import { qualifiedTable, quoteIdent, rowsOf, SqlExecutor, withAppRole } from './sql';
 
 /** The tenant registry the library reads (status lookup) and writes (TenantLifecycle). */
@@ -23,6 +23,8 @@ export interface TenantRegistryOptions {
   ownerRole?: string;
   /** Setting that holds the current tenant. Default: `app.tenant_id`. */
   tenantSetting?: string;
+  /** How `tenant_self_read` reads the setting (`'plain'` for Citus). Default: `'sub-select'`. */
+  settingForm?: SettingForm;
   /**
    * The registry, `schema.table`. The status lookup, `TenantLifecycle` and the audit log read
    * `tenancy.tenants`: name another table only with your own `tenantStatus.lookup`, or in tests.
@@ -54,7 +56,10 @@ export async function createTenantRegistry(
   const t = qualifiedTable(options.table ?? DEFAULT_TENANT_REGISTRY);
   const appRole = options.appRole ?? DEFAULT_APP_ROLE;
   const app = quoteIdent(appRole);
-  const current = currentTenantExpression(options.tenantSetting ?? DEFAULT_SETTING_NAMES.tenantId);
+  const current = currentTenantExpression(
+    options.tenantSetting ?? DEFAULT_SETTING_NAMES.tenantId,
+    options.settingForm,
+  );
   const ownerRole =
     options.ownerRole ??
     rowsOf<{ role: string }>(await db.query('SELECT current_user AS role'))[0].role;
