@@ -104,6 +104,35 @@ class TicketsController {
   }
 }
 
+/** Read-only as a whole, with one writing handler. */
+@Controller('archive')
+@TenantScoped({ readOnly: true })
+class ArchiveController {
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    private readonly tenant: TenantContextService,
+  ) {}
+
+  @Get()
+  async where(): Promise<{ replica: boolean; readOnly: string }> {
+    const [row] = await this.ds.query<{ replica: boolean; readOnly: string }[]>(
+      `SELECT pg_is_in_recovery() AS replica, current_setting('transaction_read_only') AS "readOnly"`,
+    );
+    return row;
+  }
+
+  @Post()
+  @TenantReadOnly(false)
+  async archive(@Body() body: NewTicket): Promise<{ created: true }> {
+    const { tenantId, userId } = this.tenant.require();
+    await this.ds.query(
+      'INSERT INTO support.tickets (tenant_id, subject, requester_id) VALUES ($1, $2, $3)',
+      [tenantId, body.subject, userId],
+    );
+    return { created: true };
+  }
+}
+
 @Module({})
 class ReplicaAppModule {
   static forRoot(primaryUrl: string, replicaUrl: string, replicas: TenancyReplicaOptions) {
@@ -126,7 +155,7 @@ class ReplicaAppModule {
           replicas,
         }),
       ],
-      controllers: [TicketsController],
+      controllers: [TicketsController, ArchiveController],
     } satisfies DynamicModule;
   }
 }
@@ -209,6 +238,7 @@ describeWithReplica('read-only tenant scopes on a streaming replica', () => {
   let owner: Client;
   let a: Tenant;
   let b: Tenant;
+  let c: Tenant;
   let app: INestApplication;
 
   beforeAll(async () => {
@@ -217,6 +247,7 @@ describeWithReplica('read-only tenant scopes on a streaming replica', () => {
     await owner.connect();
     a = await seedTenant(owner, 'replica-a', ['a-one', 'a-two']);
     b = await seedTenant(owner, 'replica-b', ['b-one']);
+    c = await seedTenant(owner, 'replica-c', ['c-one']);
     await cluster.waitForReplay();
     app = await createReplicaApp(cluster, { readYourWritesMs: 60_000, healthTtlMs: 0 });
   }, 120_000);
@@ -281,6 +312,14 @@ describeWithReplica('read-only tenant scopes on a streaming replica', () => {
     await expect(write).rejects.toThrow(
       /a read-only tenant scope cannot write \(INSERT INTO support\.tickets/,
     );
+  });
+
+  it('reads from the replica in a controller marked readOnly, and writes from its handler marked @TenantReadOnly(false)', async () => {
+    const read = await get(app, '/archive', c.token);
+    expect([read.status, read.body]).toEqual([200, { replica: true, readOnly: 'on' }]);
+    const written = await post(app, '/archive', c.token, { subject: 'c-archived' });
+    expect([written.status, written.body]).toEqual([201, { created: true }]);
+    expect(await storedSubjects(owner, c.id)).toEqual(['c-archived', 'c-one']);
   });
 
   it("keeps a writer's reads on the primary after its write (read-your-writes), and no one else's", async () => {

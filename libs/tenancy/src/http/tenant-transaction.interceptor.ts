@@ -35,6 +35,10 @@ const READ_ONLY: TenantScopeRunOptions = Object.freeze({ readOnly: true });
 @Injectable()
 export class TenantTransactionInterceptor implements NestInterceptor {
   private readonly logger = new Logger('Tenancy');
+  private readonly optionsOf = new WeakMap<
+    object,
+    WeakMap<object, TenantScopeRunOptions | undefined>
+  >();
 
   constructor(
     private readonly context: TenantContextService,
@@ -87,13 +91,23 @@ export class TenantTransactionInterceptor implements NestInterceptor {
     });
   }
 
-  /** The scope options of the handler (its own @TenantScoped() over its controller's). */
+  /**
+   * The scope options of the handler (its own @TenantScoped() or @TenantReadOnly() over its
+   * controller's), read from the metadata once per controller and handler.
+   */
   private scopeOptions(context: ExecutionContext): TenantScopeRunOptions | undefined {
+    const controller = context.getClass();
+    const handler = context.getHandler();
+    let handlers = this.optionsOf.get(controller);
+    if (!handlers) this.optionsOf.set(controller, (handlers = new WeakMap()));
+    if (handlers.has(handler)) return handlers.get(handler);
     const scoped = this.reflector.getAllAndOverride<TenantScopedOptions | undefined>(
       TENANT_SCOPE_METADATA,
-      [context.getHandler(), context.getClass()],
+      [handler, controller],
     );
-    return scoped?.readOnly ? READ_ONLY : undefined;
+    const options = scoped?.readOnly ? READ_ONLY : undefined;
+    handlers.set(handler, options);
+    return options;
   }
 
   /**
