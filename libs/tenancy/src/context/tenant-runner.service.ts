@@ -23,6 +23,8 @@ export class TenantRunner {
    * Runs `fn` as `context`: every query inside goes through one transaction with the context's
    * settings, committed when `fn` resolves and rolled back when it throws. Runs nest: an inner run
    * has its own transaction on a second pooled connection, and the outer context is back after it.
+   * `options.readOnly` makes the transaction read-only and puts it on a read replica when the data
+   * source has some (see the module's `replicas`); `options.isolationLevel` sets its isolation.
    * Throws `InvalidTenantContextError` for a context that is not well-formed.
    */
   async run<T>(
