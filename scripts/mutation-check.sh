@@ -14,6 +14,7 @@ ADAPTER=libs/tenancy/src/transactional/tenancy-transactional.adapter.ts
 GQL=libs/tenancy/src/graphql/tenant-graphql.plugin.ts
 RMQ=libs/tenancy/src/microservices/tenant-rmq.server.ts
 JOBS=libs/tenancy/src/jobs/tenant-job.signer.ts
+REPLICAS=libs/tenancy/src/typeorm/replica-router.ts
 status=0
 # ONLY=name1,name2 runs those mutations alone (and skips the restored run).
 only="${ONLY:-}"
@@ -61,8 +62,12 @@ mutate graphql-commits-on-error "$GQL" "      await scope.end(failed);" "      a
 mutate rmq-acks-refusals "$RMQ" "    if (failed.length === 0) return channel.ack(message);" "    if (failed.length === 0 || !process.env.NEVER_SET) return channel.ack(message);" "test/microservices/tenant-rmq test/support-api/inbound-email"
 mutate jobs-unsigned-envelopes "$JOBS" "    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {" "    if (process.env.NEVER_SET && !timingSafeEqual(given, expected)) {" "test/jobs"
 
+mutate read-only-not-written "$SUB" "const SET_SETTINGS_READ_ONLY = \`SELECT \${SETTINGS}, \${READ_ONLY}\`;" "const SET_SETTINGS_READ_ONLY = \`SELECT \${SETTINGS}\`;" "test/replicas/read-only-scopes"
+mutate replica-lag-ignored "$REPLICAS" "      if (lagMs > this.options.maxLagMs) {" "      if (process.env.NEVER_SET && lagMs > this.options.maxLagMs) {" "test/replicas/read-only-scopes"
+mutate set-local-unvalidated "$SUB" "  if (requestId !== '' && !isRequestId(requestId)) {" "  if (process.env.NEVER_SET && !isRequestId(requestId)) {" "libs/tenancy/src/typeorm/rls-transaction.subscriber.spec.ts"
+
 if [ -n "$only" ]; then exit "$status"; fi
-if npx jest --runInBand test/tenancy test/foundation test/graphql test/microservices test/jobs >/tmp/mutation-restored.log 2>&1; then
+if npx jest --runInBand test/tenancy test/foundation test/graphql test/microservices test/jobs test/replicas libs/tenancy >/tmp/mutation-restored.log 2>&1; then
   echo "ok    restored: $(grep -E '^Tests:' /tmp/mutation-restored.log | tail -1)"
 else
   echo "FAIL  the suites do not pass after restoring (see /tmp/mutation-restored.log)"
