@@ -5,13 +5,9 @@ import { seedSales } from '../../apps/sales-api/src/seed';
 import { inTenant } from '../support/db';
 import {
   ReplicaCluster,
-  replicaToolsMissing,
+  describeWithReplica,
   startReplicaCluster,
 } from '../support/replica-cluster';
-
-const MISSING = replicaToolsMissing();
-if (MISSING) console.warn(`[replicas] SKIPPED: ${MISSING}`);
-const describeWithReplica = MISSING ? describe.skip : describe;
 
 const ACME = DEMO_TENANTS.acme.id;
 const GLOBEX = DEMO_TENANTS.globex.id;

@@ -28,13 +28,9 @@ import { createTenant, inTenant } from '../support/db';
 import { createHttpApp, initHttpApp } from '../support/http-adapter';
 import {
   ReplicaCluster,
-  replicaToolsMissing,
+  describeWithReplica,
   startReplicaCluster,
 } from '../support/replica-cluster';
-
-const MISSING = replicaToolsMissing();
-if (MISSING) console.warn(`[replicas] SKIPPED: ${MISSING}`);
-const describeWithReplica = MISSING ? describe.skip : describe;
 
 const SECRET = 'replica-test-secret-0123456789-abcdefghijklmn';
 

@@ -3,13 +3,9 @@ import { Client } from 'pg';
 import { createTenant, inTenant } from '../support/db';
 import {
   ReplicaCluster,
-  replicaToolsMissing,
+  describeWithReplica,
   startReplicaCluster,
 } from '../support/replica-cluster';
-
-const MISSING = replicaToolsMissing();
-if (MISSING) console.warn(`[replicas] SKIPPED: ${MISSING}`);
-const describeWithReplica = MISSING ? describe.skip : describe;
 
 const asAdmin = { userId: '00000000-0000-4000-8000-0000000000ad', role: 'admin' };
 

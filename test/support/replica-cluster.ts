@@ -435,3 +435,13 @@ async function pollReplica(
   }
   throw new Error(`gave up after ${REPLAY_TIMEOUT_MS} ms waiting for ${what}: ${last}`);
 }
+
+/**
+ * `describe` when a replica cluster can start here, otherwise `describe.skip` after printing why
+ * (`[replicas] SKIPPED: ...`): the suites of test/replicas are declared with it.
+ */
+export function describeWithReplica(name: string, fn: () => void): void {
+  const missing = replicaToolsMissing();
+  if (missing) console.warn(`[replicas] SKIPPED: ${missing}`);
+  (missing ? describe.skip : describe)(name, fn);
+}

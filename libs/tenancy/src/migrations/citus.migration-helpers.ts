@@ -149,6 +149,20 @@ async function foreignKeysAmong(db: SqlExecutor, tables: string[]): Promise<Fore
   );
 }
 
+/** Whether the database has Citus; without it, logs that `helper` left the tables as they are. */
+async function citusOrSaySo(
+  db: SqlExecutor,
+  o: ReturnType<typeof resolve>,
+  helper: string,
+): Promise<boolean> {
+  if (await hasCitus(db)) return true;
+  const count = o.tables.length + o.referenceTables.length;
+  o.logger.log(
+    `citus is not installed in this database: ${helper} left ${count} table(s) as they are`,
+  );
+  return false;
+}
+
 /** `tables` ordered by their foreign keys, or a TenancyConfigurationError naming a cycle. */
 function inForeignKeyOrder(tables: string[], edges: ForeignKeyEdge[]): string[] {
   const { ordered, cyclic } = foreignKeyOrder(tables, edges);
@@ -175,13 +189,7 @@ export async function distributeTenantTables(
   options: CitusDistributionOptions,
 ): Promise<boolean> {
   const o = resolve(options);
-  const count = o.tables.length + o.referenceTables.length;
-  if (!(await hasCitus(db))) {
-    o.logger.log(
-      `citus is not installed in this database: distributeTenantTables left ${count} table(s) as they are`,
-    );
-    return false;
-  }
+  if (!(await citusOrSaySo(db, o, 'distributeTenantTables'))) return false;
   const edges = await foreignKeysAmong(db, [...o.referenceTables, ...o.tables]);
   const reference = inForeignKeyOrder(o.referenceTables, edges);
   const distributed = inForeignKeyOrder(o.tables, edges);
@@ -212,13 +220,7 @@ export async function undistributeTenantTables(
   options: CitusDistributionOptions,
 ): Promise<boolean> {
   const o = resolve(options);
-  const count = o.tables.length + o.referenceTables.length;
-  if (!(await hasCitus(db))) {
-    o.logger.log(
-      `citus is not installed in this database: undistributeTenantTables left ${count} table(s) as they are`,
-    );
-    return false;
-  }
+  if (!(await citusOrSaySo(db, o, 'undistributeTenantTables'))) return false;
   const edges = await foreignKeysAmong(db, [...o.referenceTables, ...o.tables]);
   const tables = [
     ...inForeignKeyOrder(o.tables, edges).reverse(),
