@@ -40,7 +40,8 @@ import { Note, NoteTag } from '../tenancy/fixtures/notes.entities';
 export const NOTES_GRAPHQL_PATH = '/graphql';
 
 /** The statement each resolver and loader batch sends to report the transaction it runs in. */
-const TX_SQL = `SELECT txid_current()::text AS tx, current_setting('app.tenant_id', true) AS tenant`;
+const TX_SQL = `SELECT txid_current()::text AS tx, current_setting('app.tenant_id', true) AS tenant,
+  current_setting('transaction_read_only') AS "readOnly"`;
 
 /** The transaction (txid) a resolver's statement ran in, and the tenant setting it saw. */
 @ObjectType('Tx')
@@ -50,6 +51,10 @@ export class TxModel {
 
   @Field()
   tenant: string;
+
+  /** `on` in a read-only transaction. */
+  @Field()
+  readOnly: string;
 }
 
 /** What the tag loader's batch saw: its transaction and how many note ids it loaded at once. */
@@ -154,6 +159,17 @@ export class NotesResolver {
     return NoteModel.from(note);
   }
 
+  /** A query that writes (a note titled `title`): refused when queries run read-only. */
+  @Query(() => Boolean, { nullable: true })
+  async writingQuery(
+    @CurrentTenant('tenantId') tenantId: string,
+    @Args('title') title: string,
+  ): Promise<boolean> {
+    const repo = this.ds.getRepository(Note);
+    await repo.insert({ tenantId, title });
+    return true;
+  }
+
   /** Adds a note to the caller's tenant (any role). */
   @Mutation(() => NoteModel, { nullable: true })
   async addNote(
@@ -216,6 +232,8 @@ export class TagsResolver {
 export interface NotesGraphQLAppOptions {
   databaseUrl: string;
   adapter: HttpAdapterName;
+  /** TenancyGraphQLModule's `readOnlyQueries`. Default: not set. */
+  readOnlyQueries?: boolean;
 }
 
 /** The wiring of libs/tenancy/docs/transports.md (GraphQL), over the notes tables of the library suites. */
@@ -240,7 +258,10 @@ class NotesGraphQLAppModule {
           contextStatement: contextStatementFromEnv(),
           catalogCheck: { schemas: ['tenancy', 'support', 'sales', 'lib_test'] },
         }),
-        TenancyGraphQLModule.forRoot({ path: NOTES_GRAPHQL_PATH }),
+        TenancyGraphQLModule.forRoot({
+          path: NOTES_GRAPHQL_PATH,
+          readOnlyQueries: o.readOnlyQueries,
+        }),
         GraphQLModule.forRootAsync<ApolloDriverConfig>({
           driver: ApolloDriver,
           inject: [TenantGraphQLPlugin, DataSource],

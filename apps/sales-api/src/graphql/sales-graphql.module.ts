@@ -30,7 +30,7 @@ class SalesLoadersModule {}
     AccountsModule,
     DealsModule,
     ReportsModule,
-    TenancyGraphQLModule.forRoot({ path: SALES_GRAPHQL_PATH }),
+    TenancyGraphQLModule.forRoot({ path: SALES_GRAPHQL_PATH, readOnlyQueries: true }),
     GraphQLModule.forRootAsync<ApolloDriverConfig>({
       driver: ApolloDriver,
       imports: [SalesLoadersModule],

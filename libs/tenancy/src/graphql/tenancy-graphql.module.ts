@@ -1,25 +1,13 @@
-import {
-  ConfigurableModuleBuilder,
-  Inject,
-  MiddlewareConsumer,
-  Module,
-  NestModule,
-  RequestMethod,
-} from '@nestjs/common';
+import { Inject, MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
 import { TenantGraphQLMiddleware } from './tenant-graphql.middleware';
 import { TenantGraphQLPlugin } from './tenant-graphql.plugin';
+import {
+  ConfigurableModuleClass,
+  TENANCY_GRAPHQL_OPTIONS,
+  TenancyGraphQLOptions,
+} from './tenancy-graphql.module-definition';
 
-/** Options of {@link TenancyGraphQLModule}. */
-export class TenancyGraphQLOptions {
-  /** The GraphQL module's `path` (with the global prefix, if the app has one). Default: `'/graphql'`. */
-  path?: string = '/graphql';
-}
-
-const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN: TENANCY_GRAPHQL_OPTIONS } =
-  new ConfigurableModuleBuilder<TenancyGraphQLOptions>({ moduleName: 'TenancyGraphQL' })
-    .setClassMethodName('forRoot')
-    .setExtras({}, (definition) => ({ ...definition, global: true }))
-    .build();
+export { TenancyGraphQLOptions };
 
 /**
  * Tenant-scoped GraphQL for the Apollo driver, next to `TenancyModule.forRoot()`: mounts

@@ -5,15 +5,20 @@ import type {
   GraphQLRequestListener,
 } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
-import { HttpException, Injectable, Logger } from '@nestjs/common';
+import { HttpException, Inject, Injectable, Logger } from '@nestjs/common';
 import { FILTER_CATCH_EXCEPTIONS } from '@nestjs/common/constants';
 import type { GraphQLFormattedError } from 'graphql';
 import { GraphQLError, OperationTypeNode } from 'graphql';
 import { ClsService } from 'nestjs-cls';
 import { TenancyConfigurationError } from '../errors/tenancy.error';
 import { TenancyExceptionFilter } from '../http/tenancy-exception.filter';
+import { TenantTransactionFactory } from '../typeorm/tenant-transaction.factory';
 import { CLS_GRAPHQL_REQUEST } from './graphql.internal-constants';
 import { GraphQLRequestScope } from './graphql-request.scope';
+import {
+  TENANCY_GRAPHQL_OPTIONS,
+  TenancyGraphQLOptions,
+} from './tenancy-graphql.module-definition';
 
 /** The GraphQL error code of each HTTP status; any other 4xx is BAD_REQUEST, any 5xx INTERNAL_SERVER_ERROR. */
 const CODES: Record<number, string> = {
@@ -34,7 +39,9 @@ type Constructor = abstract new (...args: never[]) => unknown;
  * tenant scope, opened by `TenantGraphQLMiddleware`, in `willSendResponse`, that is after every
  * resolver, field resolver and DataLoader batch has run and before the response is sent: committed
  * when the operation has no error, rolled back when it has one (a mutation's `data` then becomes
- * `null`: nothing it did was kept). A commit that fails turns the response into that error.
+ * `null`: nothing it did was kept). A commit that fails turns the response into that error. With
+ * `readOnlyQueries`, a query operation's scope is made read-only (and placed on a replica when
+ * there is one) once the operation is resolved, before its first resolver.
  */
 @Injectable()
 export class TenantGraphQLPlugin implements ApolloServerPlugin {
@@ -43,6 +50,8 @@ export class TenantGraphQLPlugin implements ApolloServerPlugin {
   constructor(
     private readonly cls: ClsService,
     private readonly filter: TenancyExceptionFilter,
+    private readonly transactions: TenantTransactionFactory,
+    @Inject(TENANCY_GRAPHQL_OPTIONS) private readonly options: TenancyGraphQLOptions,
   ) {}
 
   async requestDidStart(): Promise<GraphQLRequestListener<BaseContext>> {
@@ -59,7 +68,17 @@ export class TenantGraphQLPlugin implements ApolloServerPlugin {
       );
     }
     request.operationStarted = true;
-    return { willSendResponse: (context) => this.endScope(request, context) };
+    return {
+      didResolveOperation: async (context) => {
+        if (
+          this.options.readOnlyQueries &&
+          context.operation?.operation === OperationTypeNode.QUERY
+        ) {
+          await this.transactions.makeCurrentScopeReadOnly();
+        }
+      },
+      willSendResponse: (context) => this.endScope(request, context),
+    };
   }
 
   /**

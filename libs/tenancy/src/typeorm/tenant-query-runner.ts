@@ -135,7 +135,7 @@ export class TenantQueryRunner extends PostgresQueryRunner {
     readonly context: TenantContext,
     readonly scope: TenantScopeOptions,
     private isolationLevel?: IsolationLevel,
-    private readonly placement: TenantScopePlacement = ON_PRIMARY,
+    private placement: TenantScopePlacement = ON_PRIMARY,
   ) {
     super(driver, placement.replica ? 'slave' : 'master');
     // TypeORM starts its own transaction for save() only when none is active; the scope is one.
@@ -169,6 +169,19 @@ export class TenantQueryRunner extends PostgresQueryRunner {
   /** Whether the scope's connection was taken from a replica (false after a fallback to the primary). */
   get onReplica(): boolean {
     return this.mode === 'slave' && !!this.databaseConnection;
+  }
+
+  /**
+   * Puts a scope that has not sent anything yet on another placement (read-only, on a replica):
+   * what a GraphQL query operation does once Apollo has resolved it. Refused once the scope's
+   * transaction has begun.
+   */
+  place(placement: TenantScopePlacement): void {
+    if (this.queued || this.ended) {
+      throw new TenancyError('a tenant scope can change placement only before its first statement');
+    }
+    this.placement = placement;
+    this.mode = placement.replica ? 'slave' : 'master';
   }
 
   /** Whether a statement of the scope may have written (false for a scope that only read). */

@@ -114,9 +114,20 @@ export class TenantTransactionFactory implements TenantScopeLookup {
         throw error;
       }
       await scope.endScope('commit');
-      if (!placement.readOnly && scope.mayHaveWritten) this.replicas.noteWrite(context);
+      if (!scope.readOnly && scope.mayHaveWritten) this.replicas.noteWrite(context);
       return result;
     });
+  }
+
+  /**
+   * Makes the current scope read-only, and puts it on a replica when they can serve it, before it
+   * sends its first statement (GraphQL query operations, once the operation is known). Does
+   * nothing outside a scope or in one already read-only.
+   */
+  async makeCurrentScopeReadOnly(): Promise<void> {
+    const scope = this.current();
+    if (!scope || scope.readOnly) return;
+    scope.place(await this.replicas.place(scope.context, true));
   }
 
   /** Runs `fn` outside any tenant context (the platform path). */
