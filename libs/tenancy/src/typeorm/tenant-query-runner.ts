@@ -166,11 +166,6 @@ export class TenantQueryRunner extends PostgresQueryRunner {
     return this.placement.readOnly;
   }
 
-  /** Whether the scope's connection was taken from a replica (false after a fallback to the primary). */
-  get onReplica(): boolean {
-    return this.mode === 'slave' && !!this.databaseConnection;
-  }
-
   /**
    * Puts a scope that has not sent anything yet on another placement (read-only, on a replica):
    * what a GraphQL query operation does once Apollo has resolved it. Refused once the scope's
@@ -249,16 +244,17 @@ export class TenantQueryRunner extends PostgresQueryRunner {
    * Takes the scope's connection: TypeORM's, from a replica for a scope placed on one. When the
    * replica cannot be reached, the placement decides: fall back to the primary, or fail.
    */
-  override async connect(): Promise<unknown> {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- TypeORM's own signature
+  override connect(): Promise<any> {
     if (this.mode !== 'slave') return super.connect();
-    try {
-      return await super.connect();
-    } catch (error) {
-      (this.placement.replicaFailed ?? rethrow)(error);
-      this.databaseConnectionPromise = undefined as unknown as Promise<unknown>;
-      this.mode = 'master';
+    return super.connect().catch((error: unknown) => {
+      if (this.mode === 'slave') {
+        (this.placement.replicaFailed ?? rethrow)(error);
+        this.databaseConnectionPromise = undefined as unknown as Promise<unknown>;
+        this.mode = 'master';
+      }
       return super.connect();
-    }
+    });
   }
 
   /** A write PostgreSQL refused in a read-only transaction (SQLSTATE 25006), as the library's error. */
