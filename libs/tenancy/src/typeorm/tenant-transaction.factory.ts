@@ -27,6 +27,7 @@ export interface TenantScopeRunOptions {
 }
 
 const ON_PRIMARY: TenantScopePlacement = { readOnly: false, replica: false };
+const READ_ONLY_ON_PRIMARY: TenantScopePlacement = { readOnly: true, replica: false };
 
 /**
  * Internal: connects the app's {@link TenancyDataSource} to the current async context and opens
@@ -95,7 +96,11 @@ export class TenantTransactionFactory implements TenantScopeLookup {
   ): Promise<T> {
     const ds = this.dataSource;
     return this.cls.run({ ifNested: 'inherit' }, async () => {
-      const placement = options.readOnly ? await this.replicas.place(context, true) : ON_PRIMARY;
+      const placement = !options.readOnly
+        ? ON_PRIMARY
+        : this.replicas.replicated
+          ? await this.replicas.place(context, true)
+          : READ_ONLY_ON_PRIMARY;
       const scope = ds.createTenantQueryRunner(
         context,
         this.scopeOptions,
