@@ -24,6 +24,7 @@ import {
   TenantScoped,
 } from '@app/tenancy';
 import { contextStatementFromEnv, signToken } from '@app/demo-kit';
+import { createSupportApp } from '../../apps/support-api/src/support-app';
 import { createTenant, inTenant } from '../support/db';
 import { createHttpApp, initHttpApp } from '../support/http-adapter';
 import {
@@ -340,6 +341,33 @@ describeWithReplica('read-only tenant scopes on a streaming replica', () => {
     } finally {
       await cluster.resumeReplay();
       await cluster.waitForReplay();
+    }
+  });
+
+  it("wires the demo app's GET handlers to the replica (support-api with replicaDatabaseUrls)", async () => {
+    const support = await createSupportApp({
+      databaseUrl: cluster.primary.appUrl,
+      replicaDatabaseUrls: [cluster.replica.appUrl],
+      jwtSecret: SECRET,
+      sla: false,
+      logger: false,
+    });
+    const subjects = async (token: string) => {
+      const res = await get(support, '/tickets?limit=50', token);
+      expect(res.status).toBe(200);
+      return (res.body as { items: { subject: string }[] }).items.map((t) => t.subject).sort();
+    };
+    try {
+      await cluster.pauseReplay();
+      await insertTicket(owner, c.id, 'c-unreplayed');
+      expect(await subjects(c.otherUserToken)).toEqual(['c-archived', 'c-one']);
+      const created = await post(support, '/tickets', c.token, { subject: 'c-posted' });
+      expect(created.status).toBe(201);
+      expect(await subjects(c.token)).toEqual(['c-archived', 'c-one', 'c-posted', 'c-unreplayed']);
+    } finally {
+      await cluster.resumeReplay();
+      await cluster.waitForReplay();
+      await support.close();
     }
   });
 

@@ -1,6 +1,11 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AuditController, contextStatementFromEnv, HealthController } from '@app/demo-kit';
+import {
+  AuditController,
+  contextStatementFromEnv,
+  HealthController,
+  primaryAndReplicas,
+} from '@app/demo-kit';
 import { createTenancyDataSource, TenancyModule } from '@app/tenancy';
 import { AccountsModule } from './accounts/accounts.module';
 import { DealsModule } from './deals/deals.module';
@@ -20,14 +25,7 @@ export class SalesAppModule {
         TypeOrmModule.forRootAsync({
           useFactory: () => ({
             type: 'postgres' as const,
-            ...(config.replicaDatabaseUrls?.length
-              ? {
-                  replication: {
-                    master: { url: config.databaseUrl },
-                    slaves: config.replicaDatabaseUrls.map((url) => ({ url })),
-                  },
-                }
-              : { url: config.databaseUrl }),
+            ...primaryAndReplicas(config.databaseUrl, config.replicaDatabaseUrls),
             autoLoadEntities: true,
             synchronize: false,
             applicationName: 'sales-api',

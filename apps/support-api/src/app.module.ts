@@ -1,7 +1,12 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AuditController, contextStatementFromEnv, HealthController } from '@app/demo-kit';
+import {
+  AuditController,
+  contextStatementFromEnv,
+  HealthController,
+  primaryAndReplicas,
+} from '@app/demo-kit';
 import { createTenancyDataSource, TenancyModule } from '@app/tenancy';
 import { AgentsModule } from './agents/agents.module';
 import { CommentsModule } from './comments/comments.module';
@@ -23,14 +28,7 @@ export class SupportAppModule {
         TypeOrmModule.forRootAsync({
           useFactory: () => ({
             type: 'postgres' as const,
-            ...(config.replicaDatabaseUrls?.length
-              ? {
-                  replication: {
-                    master: { url: config.databaseUrl },
-                    slaves: config.replicaDatabaseUrls.map((url) => ({ url })),
-                  },
-                }
-              : { url: config.databaseUrl }),
+            ...primaryAndReplicas(config.databaseUrl, config.replicaDatabaseUrls),
             autoLoadEntities: true,
             synchronize: false,
             applicationName: 'support-api',

@@ -50,3 +50,17 @@ export function replicaUrlsFromEnv(env: NodeJS.ProcessEnv = process.env): string
     .filter(Boolean);
   return urls.length ? urls : undefined;
 }
+
+/**
+ * Where a demo app's TypeORM data source connects: `databaseUrl` alone, or TypeORM's
+ * `replication` with `databaseUrl` as the primary and `replicaUrls` as the replicas.
+ */
+export function primaryAndReplicas(
+  databaseUrl: string,
+  replicaUrls?: string[],
+): { url: string } | { replication: { master: { url: string }; slaves: { url: string }[] } } {
+  if (!replicaUrls?.length) return { url: databaseUrl };
+  return {
+    replication: { master: { url: databaseUrl }, slaves: replicaUrls.map((url) => ({ url })) },
+  };
+}
