@@ -6,6 +6,7 @@ import { TenantRunner } from '../context/tenant-runner.service';
 import { TenantSuspendedError, UnknownTenantError } from '../errors/tenancy-errors';
 import { TenancyConfigurationError } from '../errors/tenancy.error';
 import { checkTenantRegistry } from '../catalog/tenant-registry.check';
+import { sqlStateOf } from '../errors/sql-state';
 
 const STATUS_READER = '00000000-0000-0000-0000-000000000000';
 
@@ -122,8 +123,7 @@ export class TenantStatusService {
  * filters rows out), so a 42501 here is a missing grant, not a tenant reaching another's rows.
  */
 function registryError(error: unknown): TenancyConfigurationError | undefined {
-  const e = error as { code?: unknown; driverError?: { code?: unknown } } | undefined;
-  const code = e?.driverError?.code ?? e?.code;
+  const code = sqlStateOf(error);
   const message = error instanceof Error ? error.message : String(error);
   const fallback = 'or set tenantStatus.lookup to read tenants elsewhere';
   if (code === '42P01' || code === '3F000') {

@@ -13,6 +13,7 @@ import {
   RowSecurityMode,
 } from './row-access-explanation.interface';
 import { EvaluatedPolicy, RowCommand, rowAccessVerdict, VerdictFacts } from './row-access-verdict';
+import { sqlStateOf } from '../errors/sql-state';
 
 const COMMANDS: Record<string, PolicyCommand> = {
   '*': 'ALL',
@@ -72,10 +73,9 @@ interface KeyMatch {
 
 /** `SQLSTATE: message` of a pg or TypeORM error. */
 function describeError(error: unknown): string {
-  const e = error as { code?: unknown; driverError?: { code?: unknown } } | undefined;
-  const code = e?.driverError?.code ?? e?.code;
+  const code = sqlStateOf(error);
   const message = error instanceof Error ? error.message : String(error);
-  return typeof code === 'string' ? `${code}: ${message}` : message;
+  return code !== undefined ? `${code}: ${message}` : message;
 }
 
 function assertOneConnection(db: SqlExecutor): void {

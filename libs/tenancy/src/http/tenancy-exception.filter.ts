@@ -24,6 +24,7 @@ import {
 import { TenancyConfigurationError, TenancyError } from '../errors/tenancy.error';
 import { RESOLVED_TENANCY_OPTIONS } from '../tenancy.providers';
 import { ResolvedTenancyOptions } from '../tenancy.options';
+import { sqlStateOf } from '../errors/sql-state';
 
 const UNAVAILABLE = new Set([
   '57P01',
@@ -59,13 +60,6 @@ function body(status: number, message: string | string[]): ErrorBody {
   return { statusCode: status, message, error };
 }
 
-/** Reads SQLSTATE (or a network error code) from a TypeORM or pg error. */
-function sqlState(error: unknown): string | undefined {
-  const e = error as { code?: unknown; driverError?: { code?: unknown } };
-  const code = e?.driverError?.code ?? e?.code;
-  return typeof code === 'string' ? code : undefined;
-}
-
 /**
  * What the filter maps besides the library's own errors, as an `instanceof` target for `@Catch()`:
  * a statement PostgreSQL refused (TypeORM's `QueryFailedError`, pg's `DatabaseError`) and a
@@ -74,7 +68,7 @@ function sqlState(error: unknown): string | undefined {
 abstract class DatabaseFailure {
   static [Symbol.hasInstance](error: unknown): boolean {
     if (error instanceof QueryFailedError || error instanceof DatabaseError) return true;
-    const code = sqlState(error);
+    const code = sqlStateOf(error);
     return (code !== undefined && NETWORK.has(code)) || isConnectionLoss(error);
   }
 }
@@ -164,7 +158,7 @@ export class TenancyExceptionFilter implements ExceptionFilter {
     if (exception instanceof UnknownAuditEntryError) return body(400, exception.message);
     if (exception instanceof TenancyConfigurationError)
       return body(500, 'server misconfiguration: the server log says what to fix');
-    const code = sqlState(exception);
+    const code = sqlStateOf(exception);
     if (code === '42501') {
       const status = this.options.rlsViolationStatus;
       return body(

@@ -1,3 +1,4 @@
+import { sqlStateOf } from '../errors/sql-state';
 import { TenancyConfigurationError } from '../errors/tenancy.error';
 
 const IDENT = /^[a-z_][a-z0-9_$]{0,62}$/;
@@ -57,13 +58,6 @@ export function rowsOf<T>(result: unknown): T[] {
 export interface SqlExecutor {
   /** Runs one statement with bind parameters (`$1`...); resolves with the driver's result. */
   query(sql: string, parameters?: unknown[]): Promise<unknown>;
-}
-
-/** SQLSTATE of a TypeORM `QueryFailedError` or a pg error, if any. */
-function sqlStateOf(error: unknown): string | undefined {
-  const e = error as { code?: unknown; driverError?: { code?: unknown } } | undefined;
-  const code = e?.driverError?.code ?? e?.code;
-  return typeof code === 'string' ? code : undefined;
 }
 
 /**

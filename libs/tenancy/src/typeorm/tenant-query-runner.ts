@@ -22,6 +22,7 @@ import { NestedTransactions, signal } from './nested-transactions';
 import { holdWritesUntilIdle, holdWritesUntilNextTick } from './pg-write-batching';
 import { sessionStateViolation } from './session-state.guard';
 import type { SettingsStatement } from './rls-transaction.subscriber';
+import { sqlStateOf } from '../errors/sql-state';
 
 /** What a tenant scope needs of the module's options. */
 export interface TenantScopeOptions {
@@ -259,8 +260,7 @@ export class TenantQueryRunner extends PostgresQueryRunner {
 
   /** A write PostgreSQL refused in a read-only transaction (SQLSTATE 25006), as the library's error. */
   private writeRefused(error: unknown, sql: string): never {
-    const e = error as { code?: unknown; driverError?: { code?: unknown } };
-    if ((e?.driverError?.code ?? e?.code) === '25006') {
+    if (sqlStateOf(error) === '25006') {
       throw new TenantReadOnlyScopeError(sql, error);
     }
     throw error;
