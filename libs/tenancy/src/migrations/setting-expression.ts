@@ -14,6 +14,11 @@ function wrap(read: string, form: SettingForm): string {
   return form === 'plain' ? `(${read})` : `(SELECT ${read})`;
 }
 
+/** `NULLIF(current_setting('app.x', true), '')::type`: NULL when the setting is missing or reset. */
+function readSetting(setting: string, type: 'uuid' | 'text'): string {
+  return `NULLIF(current_setting(${settingLiteral(setting)}, true), '')::${type}`;
+}
+
 /**
  * SQL that reads a context setting inside a policy: `(SELECT NULLIF(current_setting('app.x', true), '')::type)`.
  * The sub-select makes PostgreSQL evaluate it once per statement; NULLIF turns a missing or reset
@@ -25,7 +30,7 @@ export function settingExpression(
   type: 'uuid' | 'text' = 'text',
   form: SettingForm = 'sub-select',
 ): string {
-  return wrap(`NULLIF(current_setting(${settingLiteral(setting)}, true), '')::${type}`, form);
+  return wrap(readSetting(setting, type), form);
 }
 
 /** The current tenant as a policy expression. Default setting: `app.tenant_id`. */
@@ -65,8 +70,5 @@ export function currentTenantWhenExpression(
   setting: string = DEFAULT_SETTING_NAMES.tenantId,
   form: SettingForm = 'sub-select',
 ): string {
-  return wrap(
-    `CASE WHEN ${condition} THEN NULLIF(current_setting(${settingLiteral(setting)}, true), '')::uuid END`,
-    form,
-  );
+  return wrap(`CASE WHEN ${condition} THEN ${readSetting(setting, 'uuid')} END`, form);
 }

@@ -4,7 +4,7 @@ import { TenantContext } from '../context/tenant-context.interface';
 import { TenantReplicaUnavailableError } from '../errors/tenancy-errors';
 import { ResolvedReplicaOptions } from '../tenancy.options';
 import { TenancyDataSource } from './tenancy-data-source';
-import { TenantScopePlacement } from './tenant-query-runner';
+import { READ_ONLY_ON_PRIMARY, TenantScopePlacement } from './tenant-query-runner';
 
 /**
  * One replica's state: in recovery (a standby, not a promoted or misconfigured primary) and its
@@ -56,17 +56,16 @@ export class ReplicaRouter {
   }
 
   /**
-   * Where a scope runs: a scope that may write on the primary; a read-only one on a replica when
-   * they are healthy and its writer did not write lately, otherwise on the primary or refused
-   * ({@link TenantReplicaUnavailableError}) as `whenUnavailable` says.
+   * Where a read-only scope runs: on a replica when they are healthy and its writer did not write
+   * lately, otherwise on the primary or refused ({@link TenantReplicaUnavailableError}) as
+   * `whenUnavailable` says.
    */
-  async place(context: TenantContext, readOnly: boolean): Promise<TenantScopePlacement> {
-    if (!readOnly) return { readOnly: false, replica: false };
-    if (!this.replicated || this.wroteLately(context)) return { readOnly: true, replica: false };
+  async place(context: TenantContext): Promise<TenantScopePlacement> {
+    if (!this.replicated || this.wroteLately(context)) return READ_ONLY_ON_PRIMARY;
     const health = await this.currentHealth();
     if (!health.usable) {
       this.unavailable(health.reason);
-      return { readOnly: true, replica: false };
+      return READ_ONLY_ON_PRIMARY;
     }
     return {
       readOnly: true,

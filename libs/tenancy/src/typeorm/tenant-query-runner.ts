@@ -44,7 +44,13 @@ export interface TenantScopePlacement {
   replicaFailed?: (error: unknown) => void;
 }
 
-const ON_PRIMARY: TenantScopePlacement = { readOnly: false, replica: false };
+/** A scope that may write: on the primary. */
+export const ON_PRIMARY: TenantScopePlacement = Object.freeze({ readOnly: false, replica: false });
+/** A read-only scope on the primary (no replica, or none that can serve it). */
+export const READ_ONLY_ON_PRIMARY: TenantScopePlacement = Object.freeze({
+  readOnly: true,
+  replica: false,
+});
 
 /** The parts of a pg client the scope uses directly. */
 interface PgConnection {

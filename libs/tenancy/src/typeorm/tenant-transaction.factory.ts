@@ -12,7 +12,12 @@ import { CLS_TENANT_CONTEXT, CLS_TENANT_TRANSACTION } from '../tenancy.internal-
 import { ResolvedTenancyOptions } from '../tenancy.options';
 import { TenancyDataSource, TenantScopeLookup } from './tenancy-data-source';
 import { ReplicaRouter } from './replica-router';
-import { TenantQueryRunner, TenantScopeOptions, TenantScopePlacement } from './tenant-query-runner';
+import {
+  ON_PRIMARY,
+  READ_ONLY_ON_PRIMARY,
+  TenantQueryRunner,
+  TenantScopeOptions,
+} from './tenant-query-runner';
 
 /** Options of one tenant scope. */
 export interface TenantScopeRunOptions {
@@ -25,9 +30,6 @@ export interface TenantScopeRunOptions {
    */
   readOnly?: boolean;
 }
-
-const ON_PRIMARY: TenantScopePlacement = { readOnly: false, replica: false };
-const READ_ONLY_ON_PRIMARY: TenantScopePlacement = { readOnly: true, replica: false };
 
 /**
  * Internal: connects the app's {@link TenancyDataSource} to the current async context and opens
@@ -99,7 +101,7 @@ export class TenantTransactionFactory implements TenantScopeLookup {
       const placement = !options.readOnly
         ? ON_PRIMARY
         : this.replicas.replicated
-          ? await this.replicas.place(context, true)
+          ? await this.replicas.place(context)
           : READ_ONLY_ON_PRIMARY;
       const scope = ds.createTenantQueryRunner(
         context,
@@ -132,7 +134,7 @@ export class TenantTransactionFactory implements TenantScopeLookup {
   async makeCurrentScopeReadOnly(): Promise<void> {
     const scope = this.current();
     if (!scope || scope.readOnly) return;
-    scope.place(await this.replicas.place(scope.context, true));
+    scope.place(await this.replicas.place(scope.context));
   }
 
   /** Runs `fn` outside any tenant context (the platform path). */
