@@ -207,9 +207,9 @@ export class TenantQueryRunner extends PostgresQueryRunner {
    * (`tenancy_settings`, `tenancy_settings_ro`) when `preparedSettings` is on; otherwise each with
    * `query()`, one after the other. Only while the scope's transaction begins.
    */
-  async writeSettings(statements: SettingsStatement[]): Promise<unknown> {
+  writeSettings(statements: SettingsStatement[]): Promise<unknown> {
     if (work.getStore()?.beginning !== this) {
-      throw new TenancyError('the settings are written only when a scope begins');
+      return Promise.reject(new TenancyError('the settings are written only when a scope begins'));
     }
     if (this.pipelined) {
       if (this.scope.preparedSettings && statements.length === 1) {
@@ -219,7 +219,10 @@ export class TenantQueryRunner extends PostgresQueryRunner {
       }
       return Promise.all(statements.map(([sql, values]) => this.pg().query(sql, values)));
     }
-    for (const [sql, values] of statements) await this.query(sql, values);
+    const [[sql, values], ...rest] = statements;
+    let sent: Promise<unknown> = this.query(sql, values);
+    for (const [next, nextValues] of rest) sent = sent.then(() => this.query(next, nextValues));
+    return sent;
   }
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- TypeORM's own signature
