@@ -18,11 +18,16 @@ export function isUuid(value: unknown): value is string {
   return typeof value === 'string' && UUID.test(value);
 }
 
-/** Checks a context before it may reach the database; returns a frozen, normalised copy. */
-export function validTenantContext(context: TenantContext): TenantContext {
+/** Throws InvalidTenantContextError unless the tenant and user are uuids and the role a role name. */
+export function assertContextForm(context: TenantContext): void {
   if (!isUuid(context?.tenantId)) throw new InvalidTenantContextError('tenantId must be a uuid');
   if (!isUuid(context.userId)) throw new InvalidTenantContextError('userId must be a uuid');
   if (!isRoleName(context.role)) throw new InvalidTenantContextError(`role must be ${ROLE_FORM}`);
+}
+
+/** Checks a context before it may reach the database; returns a frozen, normalised copy. */
+export function validTenantContext(context: TenantContext): TenantContext {
+  assertContextForm(context);
   const requestId = isRequestId(context.requestId) ? context.requestId : randomUUID();
   return Object.freeze({
     tenantId: context.tenantId.toLowerCase(),

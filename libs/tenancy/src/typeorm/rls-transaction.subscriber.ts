@@ -1,7 +1,7 @@
 import { escapeIdentifier, escapeLiteral } from 'pg';
 import { EntitySubscriberInterface, TransactionStartEvent } from 'typeorm';
 import { TenantContext } from '../context/tenant-context.interface';
-import { isRequestId, isRoleName, isUuid } from '../context/tenant-context.validation';
+import { assertContextForm, isRequestId } from '../context/tenant-context.validation';
 import { InvalidTenantContextError } from '../errors/tenancy-errors';
 import { TenancySettingNames } from '../tenancy.constants';
 import { qualifiedTable, settingLiteral } from '../migrations/sql';
@@ -85,9 +85,7 @@ export function setLocalStatements(
   roleFunction?: string,
   readOnly = false,
 ): SettingsStatement[] {
-  if (!isUuid(context?.tenantId)) throw new InvalidTenantContextError('tenantId must be a uuid');
-  if (!isUuid(context.userId)) throw new InvalidTenantContextError('userId must be a uuid');
-  if (!isRoleName(context.role)) throw new InvalidTenantContextError('role is not a role name');
+  assertContextForm(context);
   const requestId = context.requestId ?? '';
   if (requestId !== '' && !isRequestId(requestId)) {
     throw new InvalidTenantContextError('requestId is not a safe request id');
