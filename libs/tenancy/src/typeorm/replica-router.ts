@@ -89,34 +89,29 @@ export class ReplicaRouter {
     }
   }
 
-  /** Checks every replica now (recovery state and lag); what read-only scopes go by until the next. */
-  check(): Promise<Health> {
-    this.checking ??= this.checkReplicas().then(
-      (health) => {
-        this.checking = undefined;
-        if (health.usable !== (this.health?.usable ?? true)) {
-          this.logger.warn(
-            health.usable
-              ? 'read replicas usable again: read-only scopes run on them'
-              : `read replicas unusable (${health.reason}): read-only scopes ${this.options.whenUnavailable === 'fail' ? 'are refused' : 'run on the primary'}`,
-          );
-        }
-        return (this.health = health);
-      },
-      (error: unknown) => {
-        this.checking = undefined;
-        throw error;
-      },
-    );
+  /**
+   * Checks every replica now (recovery state and lag), one check at a time; what read-only scopes
+   * go by until the next. Never rejects: a replica that fails to answer is reported as down.
+   */
+  private check(): Promise<Health> {
+    this.checking ??= this.checkReplicas().then((health) => {
+      this.checking = undefined;
+      if (health.usable !== (this.health?.usable ?? true)) {
+        this.logger.warn(
+          health.usable
+            ? 'read replicas usable again: read-only scopes run on them'
+            : `read replicas unusable (${health.reason}): read-only scopes ${this.options.whenUnavailable === 'fail' ? 'are refused' : 'run on the primary'}`,
+        );
+      }
+      return (this.health = health);
+    });
     return this.checking;
   }
 
   private async currentHealth(): Promise<Health> {
     const health = this.health;
     if (!health) return this.check();
-    if (Date.now() - health.checkedAt > this.options.healthTtlMs) {
-      this.check().catch((e: unknown) => this.logger.error(`replica check failed: ${String(e)}`));
-    }
+    if (Date.now() - health.checkedAt > this.options.healthTtlMs) void this.check();
     return health;
   }
 
