@@ -53,21 +53,8 @@ export class SalesSchema1764000002000 implements MigrationInterface {
     await q.query(
       `CREATE INDEX team_members_manager_idx ON sales.team_members (tenant_id, manager_id)`,
     );
-    await q.query(`
-      CREATE TABLE sales.team_closure (
-        tenant_id uuid NOT NULL,
-        ancestor_id uuid NOT NULL,
-        descendant_id uuid NOT NULL,
-        depth int NOT NULL CHECK (depth >= 0),
-        PRIMARY KEY (tenant_id, ancestor_id, descendant_id),
-        CONSTRAINT team_closure_ancestor_fk FOREIGN KEY (tenant_id, ancestor_id)
-          REFERENCES sales.team_members (tenant_id, user_id) ON DELETE CASCADE,
-        CONSTRAINT team_closure_descendant_fk FOREIGN KEY (tenant_id, descendant_id)
-          REFERENCES sales.team_members (tenant_id, user_id) ON DELETE CASCADE
-      )`);
-    await q.query(
-      `CREATE INDEX team_closure_descendant_idx ON sales.team_closure (tenant_id, descendant_id, ancestor_id)`,
-    );
+    await q.query(TEAM_CLOSURE_TABLE);
+    await q.query(TEAM_CLOSURE_INDEX);
     await q.query(`
       CREATE TABLE sales.accounts (
         tenant_id uuid NOT NULL REFERENCES tenancy.tenants (id),
@@ -98,56 +85,7 @@ export class SalesSchema1764000002000 implements MigrationInterface {
     await q.query(`CREATE INDEX deals_owner_idx ON sales.deals (tenant_id, owner_id)`);
     await q.query(`CREATE INDEX deals_account_idx ON sales.deals (tenant_id, account_id)`);
 
-    await q.query(`
-      CREATE FUNCTION sales.team_members_guard() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        PERFORM pg_advisory_xact_lock(hashtextextended('sales.team_members:' || NEW.tenant_id::text, 0));
-        IF NEW.manager_id = NEW.user_id OR (TG_OP = 'UPDATE' AND EXISTS (
-          SELECT 1 FROM sales.team_closure c
-           WHERE c.tenant_id = NEW.tenant_id AND c.ancestor_id = NEW.user_id
-             AND c.descendant_id = NEW.manager_id))
-        THEN
-          RAISE EXCEPTION 'reporting cycle: % cannot report to %', NEW.user_id, NEW.manager_id
-            USING ERRCODE = 'integrity_constraint_violation', CONSTRAINT = 'team_members_no_cycle',
-                  SCHEMA = 'sales', TABLE = 'team_members';
-        END IF;
-        RETURN NEW;
-      END $$`);
-    await q.query(`
-      CREATE FUNCTION sales.team_closure_sync() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF TG_OP = 'INSERT' THEN
-          INSERT INTO sales.team_closure (tenant_id, ancestor_id, descendant_id, depth)
-          VALUES (NEW.tenant_id, NEW.user_id, NEW.user_id, 0);
-        ELSE
-          DELETE FROM sales.team_closure l
-           WHERE l.tenant_id = NEW.tenant_id
-             AND l.descendant_id IN (SELECT s.descendant_id FROM sales.team_closure s
-                                      WHERE s.tenant_id = NEW.tenant_id AND s.ancestor_id = NEW.user_id)
-             AND l.ancestor_id NOT IN (SELECT s.descendant_id FROM sales.team_closure s
-                                        WHERE s.tenant_id = NEW.tenant_id AND s.ancestor_id = NEW.user_id);
-        END IF;
-        IF NEW.manager_id IS NOT NULL THEN
-          INSERT INTO sales.team_closure (tenant_id, ancestor_id, descendant_id, depth)
-          SELECT NEW.tenant_id, a.ancestor_id, s.descendant_id, a.depth + s.depth + 1
-            FROM sales.team_closure a
-            JOIN sales.team_closure s ON s.tenant_id = a.tenant_id AND s.ancestor_id = NEW.user_id
-           WHERE a.tenant_id = NEW.tenant_id AND a.descendant_id = NEW.manager_id;
-        END IF;
-        RETURN NULL;
-      END $$`);
-    await q.query(`REVOKE ALL ON FUNCTION sales.team_members_guard() FROM PUBLIC`);
-    await q.query(`REVOKE ALL ON FUNCTION sales.team_closure_sync() FROM PUBLIC`);
-    await q.query(`
-      CREATE TRIGGER team_members_guard BEFORE INSERT OR UPDATE OF manager_id
-        ON sales.team_members FOR EACH ROW EXECUTE FUNCTION sales.team_members_guard()`);
-    await q.query(`
-      CREATE TRIGGER team_closure_insert AFTER INSERT
-        ON sales.team_members FOR EACH ROW EXECUTE FUNCTION sales.team_closure_sync()`);
-    await q.query(`
-      CREATE TRIGGER team_closure_move AFTER UPDATE OF manager_id ON sales.team_members FOR EACH ROW
-        WHEN (OLD.manager_id IS DISTINCT FROM NEW.manager_id)
-        EXECUTE FUNCTION sales.team_closure_sync()`);
+    await createTeamClosureTriggers(q);
 
     for (const table of ['team_members', 'team_closure']) {
       await enableTenantRls(q, `sales.${table}`, { appRole: role, allowAllWithinTenant: false });
@@ -203,4 +141,78 @@ export async function createTeamPolicies(q: QueryRunner, table: string): Promise
     `CREATE POLICY ${table}_admin_write ON sales.${table} AS PERMISSIVE FOR ALL TO PUBLIC
        USING (${ADMIN}) WITH CHECK (${ADMIN})`,
   );
+}
+
+/** The reporting tree's closure table (dropped by migration 1764000013500, whose down() restores it). */
+export const TEAM_CLOSURE_TABLE = `
+      CREATE TABLE sales.team_closure (
+        tenant_id uuid NOT NULL,
+        ancestor_id uuid NOT NULL,
+        descendant_id uuid NOT NULL,
+        depth int NOT NULL CHECK (depth >= 0),
+        PRIMARY KEY (tenant_id, ancestor_id, descendant_id),
+        CONSTRAINT team_closure_ancestor_fk FOREIGN KEY (tenant_id, ancestor_id)
+          REFERENCES sales.team_members (tenant_id, user_id) ON DELETE CASCADE,
+        CONSTRAINT team_closure_descendant_fk FOREIGN KEY (tenant_id, descendant_id)
+          REFERENCES sales.team_members (tenant_id, user_id) ON DELETE CASCADE
+      )`;
+
+/** The closure's index by descendant. */
+export const TEAM_CLOSURE_INDEX = `CREATE INDEX team_closure_descendant_idx ON sales.team_closure (tenant_id, descendant_id, ancestor_id)`;
+
+/**
+ * The triggers on team_members that refuse a reporting cycle and keep the closure in step, with
+ * their functions (dropped by migration 1764000013500, whose down() restores them).
+ */
+export async function createTeamClosureTriggers(q: QueryRunner): Promise<void> {
+  await q.query(`
+    CREATE FUNCTION sales.team_members_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      PERFORM pg_advisory_xact_lock(hashtextextended('sales.team_members:' || NEW.tenant_id::text, 0));
+      IF NEW.manager_id = NEW.user_id OR (TG_OP = 'UPDATE' AND EXISTS (
+        SELECT 1 FROM sales.team_closure c
+         WHERE c.tenant_id = NEW.tenant_id AND c.ancestor_id = NEW.user_id
+           AND c.descendant_id = NEW.manager_id))
+      THEN
+        RAISE EXCEPTION 'reporting cycle: % cannot report to %', NEW.user_id, NEW.manager_id
+          USING ERRCODE = 'integrity_constraint_violation', CONSTRAINT = 'team_members_no_cycle',
+                SCHEMA = 'sales', TABLE = 'team_members';
+      END IF;
+      RETURN NEW;
+    END $$`);
+  await q.query(`
+    CREATE FUNCTION sales.team_closure_sync() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF TG_OP = 'INSERT' THEN
+        INSERT INTO sales.team_closure (tenant_id, ancestor_id, descendant_id, depth)
+        VALUES (NEW.tenant_id, NEW.user_id, NEW.user_id, 0);
+      ELSE
+        DELETE FROM sales.team_closure l
+         WHERE l.tenant_id = NEW.tenant_id
+           AND l.descendant_id IN (SELECT s.descendant_id FROM sales.team_closure s
+                                    WHERE s.tenant_id = NEW.tenant_id AND s.ancestor_id = NEW.user_id)
+           AND l.ancestor_id NOT IN (SELECT s.descendant_id FROM sales.team_closure s
+                                      WHERE s.tenant_id = NEW.tenant_id AND s.ancestor_id = NEW.user_id);
+      END IF;
+      IF NEW.manager_id IS NOT NULL THEN
+        INSERT INTO sales.team_closure (tenant_id, ancestor_id, descendant_id, depth)
+        SELECT NEW.tenant_id, a.ancestor_id, s.descendant_id, a.depth + s.depth + 1
+          FROM sales.team_closure a
+          JOIN sales.team_closure s ON s.tenant_id = a.tenant_id AND s.ancestor_id = NEW.user_id
+         WHERE a.tenant_id = NEW.tenant_id AND a.descendant_id = NEW.manager_id;
+      END IF;
+      RETURN NULL;
+    END $$`);
+  await q.query(`REVOKE ALL ON FUNCTION sales.team_members_guard() FROM PUBLIC`);
+  await q.query(`REVOKE ALL ON FUNCTION sales.team_closure_sync() FROM PUBLIC`);
+  await q.query(`
+    CREATE TRIGGER team_members_guard BEFORE INSERT OR UPDATE OF manager_id
+      ON sales.team_members FOR EACH ROW EXECUTE FUNCTION sales.team_members_guard()`);
+  await q.query(`
+    CREATE TRIGGER team_closure_insert AFTER INSERT
+      ON sales.team_members FOR EACH ROW EXECUTE FUNCTION sales.team_closure_sync()`);
+  await q.query(`
+    CREATE TRIGGER team_closure_move AFTER UPDATE OF manager_id ON sales.team_members FOR EACH ROW
+      WHEN (OLD.manager_id IS DISTINCT FROM NEW.manager_id)
+      EXECUTE FUNCTION sales.team_closure_sync()`);
 }

@@ -22,7 +22,7 @@ const MEMBER_OF_TENANT = `tenant_id = ${currentTenantWhenExpression(ANY_ROLE)}`;
  * their own, any other role none. The subtree is an uncorrelated `IN (SELECT ...)`, so PostgreSQL
  * hashes it once per statement and probes it per row.
  */
-const DEAL_VISIBLE = `CASE ${ROLE}
+export const DEAL_VISIBLE = `CASE ${ROLE}
       WHEN 'admin' THEN true
       WHEN 'manager' THEN owner_id IN (
         SELECT c.descendant_id FROM sales.team_closure c
@@ -54,22 +54,7 @@ export class SalesPoliciesThePlannerCanCount1764000007000 implements MigrationIn
     for (const table of ['team_members', 'team_closure']) {
       await q.query(`DROP POLICY ${table}_read ON sales.${table}`);
       await q.query(`DROP POLICY ${table}_admin_write ON sales.${table}`);
-      await q.query(
-        `CREATE POLICY ${table}_read ON sales.${table} AS PERMISSIVE FOR SELECT TO PUBLIC
-           USING (${MEMBER_OF_TENANT})`,
-      );
-      await q.query(
-        `CREATE POLICY ${table}_admin_insert ON sales.${table} AS PERMISSIVE FOR INSERT TO PUBLIC
-           WITH CHECK (${ADMIN})`,
-      );
-      await q.query(
-        `CREATE POLICY ${table}_admin_update ON sales.${table} AS PERMISSIVE FOR UPDATE TO PUBLIC
-           USING (${ADMIN}) WITH CHECK (${ADMIN})`,
-      );
-      await q.query(
-        `CREATE POLICY ${table}_admin_delete ON sales.${table} AS PERMISSIVE FOR DELETE TO PUBLIC
-           USING (${ADMIN})`,
-      );
+      await createTeamRolePolicies(q, table);
     }
     await replace(q, 'accounts_member', 'accounts', MEMBER_OF_TENANT);
     await replace(q, 'deals_visible_owner', 'deals', DEAL_VISIBLE);
@@ -94,5 +79,29 @@ async function replace(q: QueryRunner, policy: string, table: string, rule: stri
   await q.query(
     `CREATE POLICY ${policy} ON sales.${table} AS PERMISSIVE FOR ALL TO PUBLIC
        USING (${rule}) WITH CHECK (${rule})`,
+  );
+}
+
+/**
+ * A team table's policies as this migration leaves them: a member of the sales team reads the
+ * tenant's rows, an admin writes (one policy per command). Migration 1764000013500's down()
+ * restores team_closure's with this.
+ */
+export async function createTeamRolePolicies(q: QueryRunner, table: string): Promise<void> {
+  await q.query(
+    `CREATE POLICY ${table}_read ON sales.${table} AS PERMISSIVE FOR SELECT TO PUBLIC
+       USING (${MEMBER_OF_TENANT})`,
+  );
+  await q.query(
+    `CREATE POLICY ${table}_admin_insert ON sales.${table} AS PERMISSIVE FOR INSERT TO PUBLIC
+       WITH CHECK (${ADMIN})`,
+  );
+  await q.query(
+    `CREATE POLICY ${table}_admin_update ON sales.${table} AS PERMISSIVE FOR UPDATE TO PUBLIC
+       USING (${ADMIN}) WITH CHECK (${ADMIN})`,
+  );
+  await q.query(
+    `CREATE POLICY ${table}_admin_delete ON sales.${table} AS PERMISSIVE FOR DELETE TO PUBLIC
+       USING (${ADMIN})`,
   );
 }

@@ -12,7 +12,7 @@ import { appRole } from './migration-env';
 export const SMALL_TEAM_LIMIT = 200;
 
 /** The sales tables a manager's transaction uses (with the application role's privileges). */
-const MANAGER_TABLES = [
+export const MANAGER_TABLES = [
   'sales.accounts',
   'sales.deals',
   'sales.team_closure',
@@ -27,6 +27,16 @@ export function managerRoles(app: string = appRole()): { small: string; large: s
 /** The caller's closure subtree (the caller included), as a sub-select. */
 const SUBTREE = `SELECT c.descendant_id FROM sales.team_closure c
                   WHERE c.tenant_id = ${TENANT} AND c.ancestor_id = ${USER}`;
+
+/** A small team's deals policy: an index condition on the owner index. */
+const SMALL_TEAM = `owner_id = ANY (ARRAY(${SUBTREE}))`;
+
+/** A large team's deals policy: the subtree hashed once, probed per row. */
+const LARGE_TEAM = `owner_id IN (${SUBTREE})`;
+
+/** The rows of the caller's subtree, counted by {@link requestRoleFunction} up to a limit. */
+const SUBTREE_COUNT = `SELECT FROM sales.team_closure c
+               WHERE c.tenant_id = ${TENANT} AND c.ancestor_id = ${USER}`;
 
 /**
  * A manager's deals with the policy that fits the size of the team, chosen per transaction.
@@ -56,39 +66,8 @@ export class DealsPolicyPerTeamSize1764000010000 implements MigrationInterface {
 
   async up(q: QueryRunner): Promise<void> {
     const app = appRole();
-    const { small, large } = managerRoles(app);
-    for (const role of [small, large]) {
-      await ensureRequestRole(q, role, { appRole: app, tables: MANAGER_TABLES });
-    }
+    await createTeamSizeRoles(q, app);
     await q.query(`ALTER POLICY deals_visible_owner ON sales.deals TO "${app}", CURRENT_USER`);
-    const smallTeam = `owner_id = ANY (ARRAY(${SUBTREE}))`;
-    await q.query(
-      `CREATE POLICY deals_small_team ON sales.deals AS PERMISSIVE FOR ALL TO "${small}"
-         USING (${smallTeam}) WITH CHECK (${smallTeam})`,
-    );
-    const largeTeam = `owner_id IN (${SUBTREE})`;
-    await q.query(
-      `CREATE POLICY deals_large_team ON sales.deals AS PERMISSIVE FOR ALL TO "${large}"
-         USING (${largeTeam}) WITH CHECK (${largeTeam})`,
-    );
-    // plpgsql, without SET search_path (every name is qualified or built in): its query's plan
-    // is cached per connection. As LANGUAGE sql, or with SET search_path, the function was
-    // planned again on every call and added 120-550 µs to every request's settings statement.
-    await q.query(`
-      CREATE FUNCTION sales.request_role() RETURNS text LANGUAGE plpgsql STABLE AS $fn$
-      BEGIN
-        IF ${ROLE} IS DISTINCT FROM 'manager' THEN
-          RETURN 'none';
-        END IF;
-        IF (SELECT count(*) FROM (
-              SELECT FROM sales.team_closure c
-               WHERE c.tenant_id = ${TENANT} AND c.ancestor_id = ${USER}
-               LIMIT ${SMALL_TEAM_LIMIT}) s) < ${SMALL_TEAM_LIMIT} THEN
-          RETURN '${small}';
-        END IF;
-        RETURN '${large}';
-      END
-      $fn$`);
     await q.query(`REVOKE ALL ON FUNCTION sales.request_role() FROM PUBLIC`);
     await q.query(`GRANT EXECUTE ON FUNCTION sales.request_role() TO "${app}"`);
   }
@@ -104,4 +83,49 @@ export class DealsPolicyPerTeamSize1764000010000 implements MigrationInterface {
       await dropRequestRole(q, role, { appRole: app, tables: MANAGER_TABLES });
     }
   }
+}
+
+/**
+ * The request roles of both team sizes with their deals policies, and `sales.request_role()`
+ * handing them out (migration 1764000013500's down() restores them with this).
+ */
+export async function createTeamSizeRoles(q: QueryRunner, app: string): Promise<void> {
+  const { small, large } = managerRoles(app);
+  for (const role of [small, large]) {
+    await ensureRequestRole(q, role, { appRole: app, tables: MANAGER_TABLES });
+  }
+  await q.query(
+    `CREATE POLICY deals_small_team ON sales.deals AS PERMISSIVE FOR ALL TO "${small}"
+       USING (${SMALL_TEAM}) WITH CHECK (${SMALL_TEAM})`,
+  );
+  await q.query(
+    `CREATE POLICY deals_large_team ON sales.deals AS PERMISSIVE FOR ALL TO "${large}"
+       USING (${LARGE_TEAM}) WITH CHECK (${LARGE_TEAM})`,
+  );
+  await q.query(
+    requestRoleFunction(`
+        IF (SELECT count(*) FROM (${SUBTREE_COUNT} LIMIT ${SMALL_TEAM_LIMIT}) s) < ${SMALL_TEAM_LIMIT} THEN
+          RETURN '${small}';
+        END IF;
+        RETURN '${large}';`),
+  );
+}
+
+/**
+ * `CREATE OR REPLACE FUNCTION sales.request_role()`: 'none' (the application role) for anyone but
+ * a manager; for a manager, what `managerBranch` (plpgsql statements) returns.
+ *
+ * plpgsql, without SET search_path (every name is qualified or built in): its query's plan is
+ * cached per connection. As LANGUAGE sql, or with SET search_path, the function was planned again
+ * on every call and added 120-550 µs to every request's settings statement.
+ */
+export function requestRoleFunction(managerBranch: string): string {
+  return `
+      CREATE OR REPLACE FUNCTION sales.request_role() RETURNS text LANGUAGE plpgsql STABLE AS $fn$
+      BEGIN
+        IF ${ROLE} IS DISTINCT FROM 'manager' THEN
+          RETURN 'none';
+        END IF;${managerBranch}
+      END
+      $fn$`;
 }

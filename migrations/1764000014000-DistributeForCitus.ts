@@ -8,7 +8,6 @@ export const CITUS_DISTRIBUTED_TABLES = [
   'support.tickets',
   'support.ticket_comments',
   'sales.team_members',
-  'sales.team_closure',
   'sales.accounts',
   'sales.deals',
 ];

@@ -12,6 +12,9 @@ import { DealsPolicyPerTeamSize1764000010000 } from './1764000010000-DealsPolicy
 import { SharedKeysAndTempTables1764000011000 } from './1764000011000-SharedKeysAndTempTables';
 import { OpaqueAuditEntryIds1764000012000 } from './1764000012000-OpaqueAuditEntryIds';
 import { SupportAgents1764000013000 } from './1764000013000-SupportAgents';
+import { ReportingChains1764000013500 } from './1764000013500-ReportingChains';
+import { PlainSettingPolicies1764000013600 } from './1764000013600-PlainSettingPolicies';
+import { SharedArticlesNotAudited1764000013700 } from './1764000013700-SharedArticlesNotAudited';
 import { DistributeForCitus1764000014000 } from './1764000014000-DistributeForCitus';
 
 /** Every migration of the shared database, in order. New migrations are appended here. */
@@ -30,5 +33,8 @@ export const MIGRATIONS = [
   SharedKeysAndTempTables1764000011000,
   OpaqueAuditEntryIds1764000012000,
   SupportAgents1764000013000,
+  ReportingChains1764000013500,
+  PlainSettingPolicies1764000013600,
+  SharedArticlesNotAudited1764000013700,
   DistributeForCitus1764000014000,
 ];

@@ -8,7 +8,6 @@ import {
 import { NestFactory } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { Deal } from '../../apps/sales-api/src/deals/deal.entity';
-import { ReportingLine } from '../../apps/sales-api/src/team/reporting-line.entity';
 import { Ticket } from '../../apps/support-api/src/tickets/ticket.entity';
 import { BaselineAuthGuard, BaselineJwt } from './baseline-auth.guard';
 import { BaselineDealsController } from './baseline-deals.controller';
@@ -48,7 +47,7 @@ export async function createBaselineApp(config: BaselineConfig): Promise<INestAp
       TypeOrmModule.forRoot({
         type: 'postgres',
         url: config.databaseUrl,
-        entities: [Ticket, Deal, ReportingLine],
+        entities: [Ticket, Deal],
         synchronize: false,
         applicationName: 'bench-baseline',
         extra: { max: config.poolSize },

@@ -5,14 +5,13 @@ import { findKeysetPage } from '@app/demo-kit';
 import { Deal } from '../../apps/sales-api/src/deals/deal.entity';
 import { DealListResponse, DealResponse } from '../../apps/sales-api/src/deals/deal.response';
 import { ListDealsQuery } from '../../apps/sales-api/src/deals/list-deals.query';
-import { ReportingLine } from '../../apps/sales-api/src/team/reporting-line.entity';
 import { BaselineAuthGuard, BaselineUser, requireRole } from './baseline-auth.guard';
 import { User } from './user.decorator';
 
 /**
  * sales-api's `GET /deals` written by hand: the tenant in the WHERE clause, and the visibility
- * rules in the query: an admin sees every deal, a manager the deals of their subtree (a join on
- * the closure table, which includes themselves at depth 0), a rep their own.
+ * rules in the query: an admin sees every deal, a manager the deals of their subtree (those whose
+ * owner chain holds the manager, their own included), a rep their own.
  */
 @UseGuards(BaselineAuthGuard)
 @Controller('deals')
@@ -29,12 +28,7 @@ export class BaselineDealsController {
       .createQueryBuilder('d')
       .where('d.tenantId = :tenantId', { tenantId: user.tenantId });
     if (user.role === 'manager') {
-      qb.innerJoin(
-        ReportingLine,
-        'c',
-        'c.tenantId = d.tenantId AND c.descendantId = d.ownerId AND c.ancestorId = :userId',
-        { userId: user.userId },
-      );
+      qb.andWhere('d.ownerChain @> ARRAY[:userId]::uuid[]', { userId: user.userId });
     } else if (user.role === 'rep') {
       qb.andWhere('d.ownerId = :userId', { userId: user.userId });
     }

@@ -170,9 +170,9 @@ export async function loadSupportTenants(
 }
 
 /**
- * One sales tenant: a complete reporting tree (heap order) with its closure computed in SQL
- * (every member is their own depth-0 ancestor, as the closure trigger makes it), accounts and
- * deals spread evenly over the members.
+ * One sales tenant: a complete reporting tree (heap order) with each member's manager chain
+ * computed in SQL (the chain the foreign keys require), accounts and deals spread evenly over the
+ * members, each carrying its owner's chain.
  */
 export async function loadSalesTenant(
   c: Client,
@@ -184,22 +184,18 @@ export async function loadSalesTenant(
   const tenant = tenantId(i);
   const b = tree.branching;
   await c.query(
-    `INSERT INTO sales.team_members (tenant_id, user_id, name, manager_id, created_at, updated_at)
-     SELECT $1::uuid, ${uuid(`'bench-member-' || $2::int || '-' || k`)}, 'Member ' || k,
-            CASE WHEN k > 1 THEN ${uuid(`'bench-member-' || $2::int || '-' || ((k - 2) / $3::int + 1)`)} END,
-            timestamptz '2024-01-01 00:00:00+00', timestamptz '2024-01-01 00:00:00+00'
-       FROM generate_series(1, $4::int) k`,
-    [tenant, i, b, tree.members],
-  );
-  await c.query(
     `WITH RECURSIVE up (a, d, depth) AS (
        SELECT k, k, 0 FROM generate_series(1, $4::int) k
        UNION ALL
        SELECT (a - 2) / $3::int + 1, d, depth + 1 FROM up WHERE a > 1)
-     INSERT INTO sales.team_closure (tenant_id, ancestor_id, descendant_id, depth)
-     SELECT $1::uuid, ${uuid(`'bench-member-' || $2::int || '-' || a`)},
-            ${uuid(`'bench-member-' || $2::int || '-' || d`)}, depth
-       FROM up`,
+     INSERT INTO sales.team_members (tenant_id, user_id, name, manager_id, manager_chain,
+                                     created_at, updated_at)
+     SELECT $1::uuid, ${uuid(`'bench-member-' || $2::int || '-' || d`)}, 'Member ' || d,
+            CASE WHEN d > 1 THEN ${uuid(`'bench-member-' || $2::int || '-' || ((d - 2) / $3::int + 1)`)} END,
+            CASE WHEN d > 1 THEN array_agg(${uuid(`'bench-member-' || $2::int || '-' || a`)} ORDER BY depth DESC)
+                                 FILTER (WHERE depth > 0) END,
+            timestamptz '2024-01-01 00:00:00+00', timestamptz '2024-01-01 00:00:00+00'
+       FROM up GROUP BY d`,
     [tenant, i, b, tree.members],
   );
   await c.query(
@@ -211,34 +207,37 @@ export async function loadSalesTenant(
   );
   await c.query(
     `INSERT INTO sales.deals (tenant_id, id, account_id, title, amount, stage, owner_id,
-                              created_at, updated_at)
+                              owner_chain, created_at, updated_at)
      SELECT $1::uuid, ${uuid(`'bench-deal-' || $2::int || '-' || j`)},
             ${uuid(`'bench-account-' || $2::int || '-' || (1 + j % $3::int)`)},
             'Deal ' || j, ((j * 7919) % 10000000) / 100.0,
             (ARRAY['prospecting', 'qualification', 'proposal', 'negotiation', 'won', 'lost'])[1 + j % 6],
-            ${uuid(`'bench-member-' || $2::int || '-' || (1 + (j - 1) % $4::int)`)},
-            x.ts, x.ts
+            m.user_id, m.chain, x.ts, x.ts
        FROM generate_series(1, $5::int) j
+       JOIN sales.team_members m
+         ON m.tenant_id = $1::uuid
+        AND m.user_id = ${uuid(`'bench-member-' || $2::int || '-' || (1 + (j - 1) % $4::int)`)}
       CROSS JOIN LATERAL (SELECT timestamptz '2025-06-01 00:00:00+00'
                                  - make_interval(secs => j * 17) AS ts) x`,
     [tenant, i, accounts, tree.members, deals],
   );
 }
 
-/** Checks what the closure trigger would have made: one row per (ancestor, descendant) pair. */
-export async function checkClosure(c: Client, i: number, tree: SalesTree): Promise<void> {
+/** Checks the reporting chains: one link per (ancestor, descendant) pair, the manager's subtree. */
+export async function checkChains(c: Client, i: number, tree: SalesTree): Promise<void> {
   const expected = Array.from(
     { length: tree.depth + 1 },
     (_, d) => tree.branching ** d * (d + 1),
   ).reduce((a, b) => a + b, 0);
   const r = await c.query<{ n: number; below: number }>(
-    `SELECT (SELECT count(*)::int FROM sales.team_closure WHERE tenant_id = $1) AS n,
-            (SELECT count(*)::int - 1 FROM sales.team_closure WHERE tenant_id = $1 AND ancestor_id = $2) AS below`,
+    `SELECT (SELECT sum(cardinality(chain))::int FROM sales.team_members WHERE tenant_id = $1) AS n,
+            (SELECT count(*)::int - 1 FROM sales.team_members
+              WHERE tenant_id = $1 AND chain @> ARRAY[$2::uuid]) AS below`,
     [tenantId(i), tree.manager.userId],
   );
   if (r.rows[0].n !== expected || r.rows[0].below !== tree.manager.below) {
     throw new Error(
-      `closure check failed: ${r.rows[0].n} rows (expected ${expected}), manager has ${r.rows[0].below} below (expected ${tree.manager.below})`,
+      `reporting chain check failed: ${r.rows[0].n} rows (expected ${expected}), manager has ${r.rows[0].below} below (expected ${tree.manager.below})`,
     );
   }
 }
@@ -250,7 +249,6 @@ export async function vacuumAnalyze(c: Client): Promise<void> {
     'support.tickets',
     'support.agents',
     'sales.team_members',
-    'sales.team_closure',
     'sales.accounts',
     'sales.deals',
   ]) {

@@ -11,7 +11,7 @@ export const SALES_REQUEST_ROLE_FUNCTION = 'sales.request_role';
 /**
  * A manager's deals as sales-api's callerDealsQuery names them (the tenant only) under the
  * policies, in the request role of the manager's team size as sales-api's transactions run,
- * against the closure join by hand without RLS: every deal in the subtree, or the first page (the
+ * against the owner-chain condition by hand without RLS: every deal in the subtree, or the first page (the
  * oldest 51, as GET /deals sends it).
  */
 export function hierarchyPair(
@@ -34,9 +34,7 @@ export function hierarchyPair(
     }),
     explicit: () => ({
       text: `SELECT ${DEAL_COLUMNS} FROM sales.deals d
-               JOIN sales.team_closure c
-                 ON c.tenant_id = d.tenant_id AND c.descendant_id = d.owner_id
-              WHERE d.tenant_id = $1 AND c.ancestor_id = $2
+              WHERE d.tenant_id = $1 AND d.owner_chain @> ARRAY[$2::uuid]
               ${tail}`,
       values,
     }),

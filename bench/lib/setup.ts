@@ -12,7 +12,7 @@ import {
 import { migrateUp } from '../../migrations/run-migrations';
 import {
   bulkSession,
-  checkClosure,
+  checkChains,
   checkIds,
   loadSalesTenant,
   loadSupportTenants,
@@ -187,7 +187,7 @@ export async function setUpEnvironment(
     for (let k = 0; k < sizes.smallSalesTenants; k++) {
       await loadSalesTenant(c, 11 + k, { branching: 3, members: 13 }, 10, sizes.smallDeals);
     }
-    await checkClosure(c, BENCH_TENANTS.sales, tree);
+    await checkChains(c, BENCH_TENANTS.sales, tree);
     await checkIds(c);
     log('VACUUM ANALYZE');
     await vacuumAnalyze(c);

@@ -50,7 +50,8 @@ describe('tenant registry migration helpers', () => {
     owner = await connect('owner');
     app = await connect('app');
     ownerRole = (await rows(owner, 'SELECT current_user AS role'))[0].role;
-    await createTenantRegistry(owner, { table });
+    // The project's own registry reads its setting without a sub-select (migration 1764000013600).
+    await createTenantRegistry(owner, { table, settingForm: 'plain' });
     tenantA = randomUUID();
     tenantB = randomUUID();
     await owner.query(
@@ -152,7 +153,7 @@ describe('tenant registry migration helpers', () => {
 
   it('changes nothing when it runs again', async () => {
     const before = [await shapeOf(table), await securityOf(), await tenantsSeenBy(owner)];
-    await createTenantRegistry(owner, { table });
+    await createTenantRegistry(owner, { table, settingForm: 'plain' });
     expect([await shapeOf(table), await securityOf(), await tenantsSeenBy(owner)]).toEqual(before);
   });
 

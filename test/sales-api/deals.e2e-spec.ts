@@ -282,10 +282,11 @@ describe('sales-api: deals', () => {
         paged.tenantId,
         () =>
           h.owner.query(
-            `INSERT INTO sales.deals (tenant_id, account_id, title, amount, owner_id, created_at)
-           SELECT $1, $2, 'bulk ' || n, n, ($3::uuid[])[n % 9 + 1],
+            `INSERT INTO sales.deals (tenant_id, account_id, title, amount, owner_id, owner_chain, created_at)
+           SELECT $1, $2, 'bulk ' || n, n, m.user_id, m.chain,
                   timestamptz '2026-01-01' + (n / 3) * interval '1 millisecond'
-             FROM generate_series(1, 120) n`,
+             FROM generate_series(1, 120) n
+             JOIN sales.team_members m ON m.user_id = ($3::uuid[])[n % 9 + 1]`,
             [paged.tenantId, paged.accounts.main, Object.values(paged.user)],
           ),
         asAdmin,
@@ -551,7 +552,8 @@ describe('sales-api: deals', () => {
       inTenant(db, org.tenantId, fn, { userId: org.user[who], role });
     const insert = (owner: string) =>
       db.query(
-        `INSERT INTO sales.deals (tenant_id, account_id, title, amount, owner_id) VALUES ($1, $2, 'raw', 1, $3)`,
+        `INSERT INTO sales.deals (tenant_id, account_id, title, amount, owner_id, owner_chain)
+         VALUES ($1, $2, 'raw', 1, $3, (SELECT chain FROM sales.team_members WHERE user_id = $3))`,
         [org.tenantId, org.accounts.main, owner],
       );
 
@@ -567,12 +569,24 @@ describe('sales-api: deals', () => {
       });
       await expect(
         as('max', 'manager', () =>
+          db.query(
+            `UPDATE sales.deals
+                SET owner_id = $1, owner_chain = (SELECT chain FROM sales.team_members WHERE user_id = $1)
+              WHERE id = $2`,
+            [org.user.oscar, org.deal.d6],
+          ),
+        ),
+      ).rejects.toMatchObject({ code: '42501' });
+      // The owner changed without their chain: the policy still sees max's chain, the foreign key
+      // that holds owner_chain equal to the owner's refuses it.
+      await expect(
+        as('max', 'manager', () =>
           db.query(`UPDATE sales.deals SET owner_id = $1 WHERE id = $2`, [
             org.user.oscar,
             org.deal.d6,
           ]),
         ),
-      ).rejects.toMatchObject({ code: '42501' });
+      ).rejects.toMatchObject({ code: '23503', constraint: 'deals_owner_chain_fk' });
     });
 
     it('a rep or manager updates and deletes nothing they may not (0 rows)', async () => {
@@ -590,7 +604,8 @@ describe('sales-api: deals', () => {
       await expect(
         as('ada', 'admin', () =>
           db.query(
-            `INSERT INTO sales.deals (tenant_id, account_id, title, amount, owner_id) VALUES ($1, $2, 'x', 1, $3)`,
+            `INSERT INTO sales.deals (tenant_id, account_id, title, amount, owner_id, owner_chain)
+             VALUES ($1, $2, 'x', 1, $3, ARRAY[$3::uuid])`,
             [other.tenantId, other.accounts.main, other.user.ada],
           ),
         ),
@@ -605,7 +620,8 @@ describe('sales-api: deals', () => {
       await expect(
         as('ada', 'admin', () =>
           db.query(
-            `INSERT INTO sales.deals (tenant_id, account_id, title, amount, owner_id) VALUES ($1, $2, 'x', 1, $3)`,
+            `INSERT INTO sales.deals (tenant_id, account_id, title, amount, owner_id, owner_chain)
+             VALUES ($1, $2, 'x', 1, $3, ARRAY[$3::uuid])`,
             [org.tenantId, other.accounts.main, org.user.ada],
           ),
         ),

@@ -1,6 +1,7 @@
 import { Client } from 'pg';
 import { connect, inTenant } from '../support/db';
 import { SETTINGS_STATEMENTS, StatementCounter } from '../support/statement-counter';
+import { MOVE_SUBTREE } from '../../apps/sales-api/src/team/team.service';
 import {
   call,
   createOrg,
@@ -179,7 +180,7 @@ describe('sales-api: deal visibility follows the reporting tree', () => {
       expect(await visibleDealIds(h, reorg.token.mona)).toEqual(reorg.ids('d1', 'd2', 'd3', 'd7'));
     });
 
-    it('moving a whole subtree to the top and back keeps the closure exact', async () => {
+    it('moving a whole subtree to the top and back keeps every chain exact, of members and of deals', async () => {
       await put('olga', null).expect(200);
       expect(await visibleDealIds(h, reorg.token.olga)).toEqual(
         reorg.ids('d4', 'd5', 'd6', 'd8', 'd9'),
@@ -188,32 +189,40 @@ describe('sales-api: deal visibility follows the reporting tree', () => {
       expect(await visibleDealIds(h, reorg.token.mona)).toEqual(
         reorg.ids('d1', 'd2', 'd3', 'd4', 'd5', 'd6', 'd7', 'd8', 'd9'),
       );
-      const closure = await inTenant(
+      const name = (id: string) => Object.entries(reorg.user).find(([, u]) => u === id)![0];
+      const { members, deals } = await inTenant(
         app,
         reorg.tenantId,
-        async () =>
-          (
-            await app.query(
-              `SELECT descendant_id, depth FROM sales.team_closure WHERE ancestor_id = $1 ORDER BY depth, descendant_id`,
-              [reorg.user.mona],
+        async () => ({
+          members: (
+            await app.query<{ user_id: string; chain: string[] }>(
+              `SELECT user_id, chain FROM sales.team_members ORDER BY name`,
             )
           ).rows,
-        { userId: reorg.user.mona, role: 'manager' },
+          deals: (
+            await app.query<{ owner_id: string; owner_chain: string[] }>(
+              `SELECT owner_id, owner_chain FROM sales.deals`,
+            )
+          ).rows,
+        }),
+        { userId: reorg.user.ada, role: 'admin' },
       );
-      const depthOf = Object.fromEntries(
-        closure.map((r: { descendant_id: string; depth: number }) => [r.descendant_id, r.depth]),
-      );
-      const name = (id: string) => Object.entries(reorg.user).find(([, u]) => u === id)![0];
-      expect(Object.fromEntries(Object.entries(depthOf).map(([id, d]) => [name(id), d]))).toEqual({
-        mona: 0,
-        olga: 1,
-        rita: 1,
-        max: 2,
-        ravi: 2,
-        oscar: 2,
-        rosa: 3,
-        raj: 3,
+      expect(
+        Object.fromEntries(members.map((m) => [name(m.user_id), m.chain.map(name).join(' > ')])),
+      ).toEqual({
+        ada: 'ada',
+        mona: 'ada > mona',
+        olga: 'ada > mona > olga',
+        rita: 'ada > mona > rita',
+        max: 'ada > mona > olga > max',
+        ravi: 'ada > mona > rita > ravi',
+        oscar: 'ada > mona > olga > oscar',
+        rosa: 'ada > mona > olga > max > rosa',
+        raj: 'ada > mona > olga > max > raj',
       });
+      const chainOf = new Map(members.map((m) => [m.user_id, m.chain]));
+      expect(deals).toHaveLength(10);
+      for (const d of deals) expect(d.owner_chain).toEqual(chainOf.get(d.owner_id));
     });
 
     it('rejects a cycle with 409 and changes nothing: a manager under their own report', async () => {
@@ -232,9 +241,16 @@ describe('sales-api: deal visibility follows the reporting tree', () => {
       expect(await visibleDealIds(h, reorg.token.rosa)).toEqual(reorg.ids('d4'));
     });
 
-    it('serialises concurrent moves per tenant, so two that together make a cycle cannot both commit', async () => {
+    it('two concurrent moves that together make a cycle cannot both commit: the second fails its foreign key', async () => {
       const second = await connect('app');
       const asAdmin = [reorg.tenantId, reorg.user.ada, 'admin'];
+      const chain = async (c: Client, person: Person) =>
+        (
+          await c.query<{ chain: string[] }>(
+            `SELECT chain FROM sales.team_members WHERE user_id = $1`,
+            [reorg.user[person]],
+          )
+        ).rows[0].chain;
       try {
         for (const c of [app, second]) {
           await c.query('BEGIN');
@@ -243,19 +259,35 @@ describe('sales-api: deal visibility follows the reporting tree', () => {
             asAdmin,
           );
         }
-        const move = `UPDATE sales.team_members SET manager_id = $1 WHERE user_id = $2`;
-        await app.query(move, [reorg.user.oscar, reorg.user.rita]);
+        const oscarChain = await chain(app, 'oscar');
+        const ritaChain = await chain(second, 'rita');
+        // Each reads the other's chain before either writes, as two requests would.
+        await app.query(MOVE_SUBTREE, [
+          reorg.tenantId,
+          reorg.user.rita,
+          oscarChain,
+          reorg.user.oscar,
+          'rita',
+        ]);
         let settled = false;
-        const blocked = second.query(move, [reorg.user.rita, reorg.user.oscar]).finally(() => {
-          settled = true;
-        });
+        const blocked = second
+          .query(MOVE_SUBTREE, [
+            reorg.tenantId,
+            reorg.user.oscar,
+            ritaChain,
+            reorg.user.rita,
+            'oscar',
+          ])
+          .finally(() => {
+            settled = true;
+          });
         blocked.catch(() => undefined);
         await new Promise((r) => setTimeout(r, 300));
         expect(settled).toBe(false);
         await app.query('COMMIT');
         await expect(blocked).rejects.toMatchObject({
-          code: '23000',
-          constraint: 'team_members_no_cycle',
+          code: '23503',
+          constraint: 'team_members_manager_chain_fk',
         });
         await second.query('ROLLBACK');
       } finally {
@@ -266,19 +298,28 @@ describe('sales-api: deal visibility follows the reporting tree', () => {
       ).toEqual(reorg.ids('d1', 'd2', 'd3', 'd9'));
     });
 
-    it('the database itself refuses a cycle, even written directly as the admin role', async () => {
-      await expect(
+    it('the database itself refuses a cycle and a wrong chain, even written directly as the admin role', async () => {
+      const asAdmin = { userId: reorg.user.ada, role: 'admin' };
+      const write = (sql: string) =>
         inTenant(
           app,
           reorg.tenantId,
-          () =>
-            app.query(`UPDATE sales.team_members SET manager_id = $1 WHERE user_id = $2`, [
-              reorg.user.raj,
-              reorg.user.mona,
-            ]),
-          { userId: reorg.user.ada, role: 'admin' },
+          () => app.query(sql, [reorg.user.raj, reorg.user.mona]),
+          asAdmin,
+        );
+      await expect(
+        write(
+          `UPDATE sales.team_members SET manager_id = $1,
+                  manager_chain = (SELECT chain FROM sales.team_members WHERE user_id = $1)
+            WHERE user_id = $2`,
         ),
-      ).rejects.toMatchObject({ code: '23000', constraint: 'team_members_no_cycle' });
+      ).rejects.toMatchObject({ code: '23514', constraint: 'team_members_no_cycle' });
+      await expect(
+        write(`UPDATE sales.team_members SET manager_id = $1 WHERE user_id = $2`),
+      ).rejects.toMatchObject({ code: '23503', constraint: 'team_members_manager_chain_fk' });
+      await expect(
+        write(`UPDATE sales.deals SET owner_chain = ARRAY[$1::uuid, $2::uuid] WHERE owner_id = $2`),
+      ).rejects.toMatchObject({ code: '23503', constraint: 'deals_owner_chain_fk' });
     });
   });
 });

@@ -149,6 +149,101 @@ describe('support-api agents and ticket assignees', () => {
       expect(again.body.message).toBe('agent not found');
     });
 
+    it("DELETE unassigns exactly that agent's tickets of the caller's tenant (updated_at kept), not the same user's tickets in another tenant", async () => {
+      const leaving = randomUUID();
+      for (const tenant of [a, b])
+        await as(app, tenant.admin).put(`/agents/${leaving}`).expect(200);
+      const theirs = [await openTicket('theirs, first'), await openTicket('theirs, second')];
+      const another = await openTicket("another agent's");
+      for (const id of theirs) {
+        await as(app, a.agent).patch(`/tickets/${id}`, { assigneeId: leaving }).expect(200);
+      }
+      await as(app, a.agent).patch(`/tickets/${another}`, { assigneeId: a.agentId }).expect(200);
+      const inB = (await as(app, b.agent).post('/tickets', { subject: 'in B' }).expect(201)).body
+        .id;
+      await as(app, b.agent).patch(`/tickets/${inB}`, { assigneeId: leaving }).expect(200);
+      const [beforeA, beforeB] = [
+        await storedTickets(admin, a.id),
+        await storedTickets(admin, b.id),
+      ];
+      expect(
+        beforeA
+          .filter((t) => t.assignee_id === leaving)
+          .map((t) => t.id)
+          .sort(),
+      ).toEqual([...theirs].sort());
+      expect(beforeB.filter((t) => t.assignee_id === leaving).map((t) => t.id)).toEqual([inB]);
+
+      await as(app, a.admin).delete(`/agents/${leaving}`).expect(204);
+
+      expect(await storedTickets(admin, a.id)).toEqual(
+        beforeA.map((t) => (theirs.includes(t.id as string) ? { ...t, assignee_id: null } : t)),
+      );
+      expect(await storedTickets(admin, b.id)).toEqual(beforeB);
+      expect((await agentsOf(a.id)).map((r) => r.user_id)).not.toContain(leaving);
+      expect((await agentsOf(b.id)).map((r) => r.user_id)).toContain(leaving);
+    });
+
+    it('DELETE waits for a transaction assigning a ticket to that agent, then unassigns that ticket too', async () => {
+      const leaving = randomUUID();
+      await as(app, a.admin).put(`/agents/${leaving}`).expect(200);
+      const id = await openTicket('assigned meanwhile');
+      const assigning = await connect('app');
+      try {
+        await assigning.query('BEGIN');
+        await assigning.query(
+          `SELECT set_config('app.tenant_id', $1, true), set_config('app.user_id', $2, true),
+                  set_config('app.role', 'agent', true)`,
+          [a.id, a.agentId],
+        );
+        await assigning.query(`UPDATE support.tickets SET assignee_id = $1 WHERE id = $2`, [
+          leaving,
+          id,
+        ]);
+        const removal = as(app, a.admin)
+          .delete(`/agents/${leaving}`)
+          .then((res) => res.status);
+        const lockWaits = `SELECT count(*)::int AS n FROM pg_stat_activity
+                            WHERE datname = current_database() AND wait_event_type = 'Lock'
+                              AND query LIKE '%agents%'`;
+        for (let tries = 0; (await dbRows(admin, lockWaits))[0].n === 0; tries++) {
+          expect(tries).toBeLessThan(200);
+          await new Promise((resolve) => setTimeout(resolve, 25));
+        }
+        await assigning.query('COMMIT');
+        expect(await removal).toBe(204);
+      } finally {
+        await assigning.end();
+      }
+      expect(
+        await dbRows(admin, `SELECT assignee_id FROM support.tickets WHERE id = $1`, [id]),
+      ).toEqual([{ assignee_id: null }]);
+      expect((await agentsOf(a.id)).map((r) => r.user_id)).not.toContain(leaving);
+    });
+
+    it('is refused by the database itself: deleting an agent who still has tickets fails (23503) and changes nothing', async () => {
+      const busy = randomUUID();
+      await as(app, a.admin).put(`/agents/${busy}`).expect(200);
+      const id = await openTicket('still assigned');
+      await as(app, a.agent).patch(`/tickets/${id}`, { assigneeId: busy }).expect(200);
+      const before = await storedTickets(admin, a.id);
+      const appClient = await connect('app');
+      try {
+        await expect(
+          inTenant(
+            appClient,
+            a.id,
+            () => appClient.query(`DELETE FROM support.agents WHERE user_id = $1`, [busy]),
+            { userId: a.adminId, role: 'admin' },
+          ),
+        ).rejects.toMatchObject({ code: '23503', constraint: 'tickets_assignee_agent_fkey' });
+      } finally {
+        await appClient.end();
+      }
+      expect(await storedTickets(admin, a.id)).toEqual(before);
+      expect((await agentsOf(a.id)).map((r) => r.user_id)).toContain(busy);
+    });
+
     it("DELETE of another tenant's agent is 404 and removes nothing", async () => {
       const before = await agentsOf(b.id);
       const res = await as(app, a.admin).delete(`/agents/${b.agentId}`);

@@ -1,23 +1,8 @@
 import { Client } from 'pg';
-import { CliIo, enableTenantRls, grantSchemaUsage, runCli, SarifLog } from '@app/tenancy';
+import { enableTenantRls, grantSchemaUsage, SarifLog } from '@app/tenancy';
 import { connect, suffix } from '../support/db';
 import { testUrl } from '../support/test-env';
-
-/** What one run of the command line wrote, and its exit code. */
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the command line with captured output and an empty environment (unless given). */
-async function cli(argv: string[], env: Record<string, string> = {}): Promise<Run> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = { stdout: (t) => out.push(t), stderr: (t) => err.push(t), env };
-  const code = await runCli(argv, io);
-  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
-}
+import { cli } from '../support/cli';
 
 const PROJECT_SCHEMAS = ['--schema', 'tenancy', '--schema', 'support', '--schema', 'sales'];
 const TENANT_A = '0a000000-0000-4000-8000-00000000000a';

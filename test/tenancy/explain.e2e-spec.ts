@@ -78,7 +78,10 @@ describe('explainRowAccess on sales.deals', () => {
       actual: { allowed: false },
       mismatch: false,
     });
-    expect(e.otherPolicies.map((p) => p.name)).toEqual(['deals_large_team', 'deals_small_team']);
+    expect(e.otherPolicies.map((p) => p.name)).toEqual([
+      'deals_manager_team',
+      'deals_manager_team_tenant',
+    ]);
   });
 
   it("refuses a rep another rep's deal and lists the permissive policy that did not pass", async () => {
@@ -116,31 +119,33 @@ describe('explainRowAccess on sales.deals', () => {
 
   it('allows a manager a deal of their subtree through the request role sales.request_role() picks', async () => {
     const e = await explain('max', 'd4', { requestRoleFunction: 'sales.request_role' });
-    expect(e.role).toBe('app_user_small_team_manager');
+    expect(e.role).toBe('app_user_manager');
     expect(e.read.allowed).toBe(true);
     expect(outcomes(e.read.policies)).toEqual([
-      { name: 'deals_small_team', kind: 'PERMISSIVE', passed: true },
+      { name: 'deals_manager_team', kind: 'RESTRICTIVE', passed: true },
+      { name: 'deals_manager_team_tenant', kind: 'PERMISSIVE', passed: true },
       { name: 'tenant_guard', kind: 'RESTRICTIVE', passed: true },
     ]);
     expect(e.update).toMatchObject({ allowed: true, actual: { allowed: true }, mismatch: false });
     expect(e.update.policies.map((p) => [p.name, p.passed, p.checkPassed])).toEqual([
-      ['deals_small_team', true, true],
+      ['deals_manager_team', true, true],
+      ['deals_manager_team_tenant', true, true],
       ['tenant_guard', true, true],
     ]);
-    expect(e.otherPolicies.map((p) => p.name)).toEqual(['deals_large_team', 'deals_visible_owner']);
+    expect(e.otherPolicies.map((p) => p.name)).toEqual(['deals_visible_owner']);
   });
 
   it("refuses a manager a deal outside their subtree (their manager's report)", async () => {
     const e = await explain('max', 'd1', { requestRoleFunction: 'sales.request_role' });
     expect(e.read).toMatchObject({
       allowed: false,
-      reason: 'SELECT USING: no permissive policy passed (deals_small_team)',
+      reason: 'SELECT USING: restrictive deals_manager_team did not pass',
       actual: { allowed: false },
       mismatch: false,
     });
   });
 
-  it("allows a manager of managers a deal two levels down through the application role's closure policy", async () => {
+  it("allows a manager of managers a deal two levels down through the application role's chain policy", async () => {
     const e = await explain('mona', 'd4');
     expect(e.role).toBe('app_user');
     expect(e.read).toMatchObject({ allowed: true, actual: { allowed: true }, mismatch: false });
@@ -224,7 +229,7 @@ describe('explainRowAccess on sales.deals', () => {
 
   it('refuses an unknown key column, naming the columns there are', async () => {
     await expect(explain('rita', 'd1', { key: { deal_id: org.deal.d1 } })).rejects.toThrow(
-      /^sales\.deals has no column deal_id: its columns are tenant_id, id, account_id, title, amount, stage, owner_id, created_at, updated_at$/,
+      /^sales\.deals has no column deal_id: its columns are tenant_id, id, account_id, title, amount, stage, owner_id, created_at, updated_at, owner_chain$/,
     );
   });
 
@@ -237,7 +242,7 @@ describe('explainRowAccess on sales.deals', () => {
     expect(text).toMatch(/\ndeals_visible_owner +PERMISSIVE +ALL +fail +fail\/fail +fail\n/);
     expect(text).toMatch(/\ntenant_guard +RESTRICTIVE +ALL +pass +pass\/pass +pass\n/);
     expect(text).toContain(
-      'not applying to app_user: deals_large_team (TO app_user_large_team_manager), deals_small_team (TO app_user_small_team_manager)',
+      'not applying to app_user: deals_manager_team (TO app_user_manager), deals_manager_team_tenant (TO app_user_manager)',
     );
   });
 });

@@ -10,7 +10,7 @@ import {
   TenantIsolationError,
 } from '@app/tenancy/testing';
 import { createSalesApp } from '../../apps/sales-api/src/sales-app';
-import { managerRoles } from '../../migrations/1764000010000-DealsPolicyPerTeamSize';
+import { managerRole } from '../../migrations/1764000013500-ReportingChains';
 import { startSupportApi } from '../support-api/support-api.fixture';
 import { connect, createTenant, inTenant, suffix } from '../support/db';
 import { testUrl } from '../support/test-env';
@@ -57,8 +57,8 @@ async function giveRealRows(owner: Client, t: TenantContext, manager?: string): 
       );
       if (manager) {
         await owner.query(
-          `INSERT INTO sales.team_members (tenant_id, user_id, name, manager_id)
-           VALUES ($1, $2, 'Manager', $3)`,
+          `INSERT INTO sales.team_members (tenant_id, user_id, name, manager_id, manager_chain)
+           VALUES ($1, $2, 'Manager', $3, ARRAY[$3::uuid])`,
           [t.tenantId, manager, t.userId],
         );
       }
@@ -67,8 +67,9 @@ async function giveRealRows(owner: Client, t: TenantContext, manager?: string): 
         [t.tenantId],
       );
       await owner.query(
-        `INSERT INTO sales.deals (tenant_id, account_id, title, amount, owner_id)
-         VALUES ($1, $2, 'staplers', 1234567890.12, $3)`,
+        `INSERT INTO sales.deals (tenant_id, account_id, title, amount, owner_id, owner_chain)
+         SELECT $1, $2, 'staplers', 1234567890.12, m.user_id, m.chain
+           FROM sales.team_members m WHERE m.user_id = $3`,
         [t.tenantId, account.rows[0].id, manager ?? t.userId],
       );
     },
@@ -166,17 +167,17 @@ describe('leak-test kit (nestjs-rls-tenancy/testing)', () => {
       };
       const roles = `kit_roles_${suffix()}`;
       const notes = `${roles}.manager_notes`;
-      const { small } = managerRoles('app_user');
+      const manager = managerRole('app_user');
       await owner.query(`CREATE SCHEMA ${roles}`);
-      await owner.query(`GRANT USAGE ON SCHEMA ${roles} TO app_user, ${small}`);
+      await owner.query(`GRANT USAGE ON SCHEMA ${roles} TO app_user, ${manager}`);
       await owner.query(
         `CREATE TABLE ${notes} (tenant_id uuid NOT NULL, id uuid NOT NULL DEFAULT gen_random_uuid(),
                                 PRIMARY KEY (tenant_id, id))`,
       );
       await enableTenantRls(owner, notes, { allowAllWithinTenant: false });
-      await owner.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ${notes} TO ${small}`);
+      await owner.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ${notes} TO ${manager}`);
       await owner.query(
-        `CREATE POLICY small_team ON ${notes} TO ${small} USING (true) WITH CHECK (true)`,
+        `CREATE POLICY manager_notes ON ${notes} TO ${manager} USING (true) WITH CHECK (true)`,
       );
       await owner.query(
         `CREATE POLICY owner_writes ON ${notes} TO CURRENT_USER USING (true) WITH CHECK (true)`,

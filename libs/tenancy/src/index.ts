@@ -11,6 +11,7 @@ export { TenancyError, TenancyConfigurationError } from './errors/tenancy.error'
 export {
   enableTenantRls,
   disableTenantRls,
+  setTenantGuardForm,
   enableSharedRls,
   disableSharedRls,
   restrictSharedKeyWrites,
@@ -23,6 +24,7 @@ export {
 export type {
   RlsTableOptions,
   TenantTableOptions,
+  TenantGuardFormOptions,
   SharedTableOptions,
   TablePrivilege,
   RequestRoleOptions,

@@ -10,9 +10,9 @@ import { Deal } from './deal.entity';
  * PostgreSQL estimates with the tenant's own statistics, and a rep's id, so that their deals come
  * through the owner index. A manager's subtree is not named: each manager's transaction runs as
  * the request role of their team's size (migration 1764000010000, `sales.request_role()`), whose
- * policy alone drives the plan that fits, the owner index for a small team, a walk of the
- * oldest-first index for a large one; naming the subtree as well would make PostgreSQL look it up
- * twice and check it twice.
+ * policy alone drives the plan that fits, the GIN index of `owner_chain` for a small team, a walk
+ * of the oldest-first index for a large one (migration 1764000013500); naming the subtree as well
+ * would only add a second check of the same chain.
  */
 export function callerDealsQuery(
   deals: Repository<Deal>,

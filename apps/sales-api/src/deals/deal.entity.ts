@@ -33,6 +33,10 @@ export class Deal {
   @Column({ type: 'uuid', name: 'owner_id' })
   ownerId: string;
 
+  /** The owner's reporting chain, which a foreign key holds equal to theirs; the policies read it. */
+  @Column({ type: 'uuid', array: true, name: 'owner_chain', select: false })
+  ownerChain: string[];
+
   @CreateDateColumn({ type: 'timestamptz', precision: 3, name: 'created_at' })
   createdAt: Date;
 

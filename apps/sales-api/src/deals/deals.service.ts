@@ -1,15 +1,24 @@
-import { ForbiddenException, Injectable, NotFoundException } from '@nestjs/common';
+import {
+  ConflictException,
+  ForbiddenException,
+  Injectable,
+  NotFoundException,
+} from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
+import { InsertResult, Repository } from 'typeorm';
 import { findKeysetPage, KeysetPage } from '@app/demo-kit';
 import { TenantContext } from '@app/tenancy';
 import { AccountsService } from '../accounts/accounts.service';
+import { sqlError } from '../common/sql-error';
 import { TeamService } from '../team/team.service';
 import { CreateDealDto } from './create-deal.dto';
 import { callerDealsQuery } from './deal-scope';
 import { Deal } from './deal.entity';
 import { ListDealsQuery } from './list-deals.query';
 import { UpdateDealDto } from './update-deal.dto';
+
+/** The foreign key that holds a deal's owner_chain equal to its owner's (migration 1764000013500). */
+const OWNER_CHAIN = 'deals_owner_chain_fk';
 
 /**
  * Deals of the caller's tenant. Which deals a caller sees and changes is decided by the row
@@ -32,15 +41,26 @@ export class DealsService {
       throw new NotFoundException(`accountId: account ${dto.accountId} not found`);
     }
     const ownerId = (dto.ownerId ?? ctx.userId).toLowerCase();
-    await this.assertMayOwn(ctx, ownerId);
-    const result = await this.deals.insert({
-      tenantId: ctx.tenantId,
-      accountId: dto.accountId,
-      title: dto.title,
-      amount: dto.amount,
-      stage: dto.stage ?? 'prospecting',
-      ownerId,
-    });
+    const ownerChain = await this.chainOfAssignable(ctx, ownerId);
+    let result: InsertResult;
+    try {
+      result = await this.deals.insert({
+        tenantId: ctx.tenantId,
+        accountId: dto.accountId,
+        title: dto.title,
+        amount: dto.amount,
+        stage: dto.stage ?? 'prospecting',
+        ownerId,
+        ownerChain,
+      });
+    } catch (error) {
+      if (sqlError(error).constraint === OWNER_CHAIN) {
+        throw new ConflictException(
+          `ownerId: ${ownerId} moved in the reporting tree while this request ran; retry`,
+        );
+      }
+      throw error;
+    }
     return this.get(result.identifiers[0].id as string);
   }
 
@@ -92,18 +112,22 @@ export class DealsService {
     if (!result.affected) throw new NotFoundException(`deal ${id} not found`);
   }
 
-  private async assertMayOwn(ctx: TenantContext, ownerId: string): Promise<void> {
-    if (!(await this.team.isMember(ownerId))) {
-      throw new NotFoundException(`ownerId: team member ${ownerId} not found`);
-    }
+  /**
+   * The reporting chain of a team member the caller may assign a deal to (a deal carries its
+   * owner's chain); 404 when not a member, 403 when the caller may not assign them.
+   */
+  private async chainOfAssignable(ctx: TenantContext, ownerId: string): Promise<string[]> {
+    const chain = await this.team.chainOf(ownerId);
+    if (!chain) throw new NotFoundException(`ownerId: team member ${ownerId} not found`);
     const allowed =
       ctx.role === 'admin' ||
       ownerId === ctx.userId ||
-      (ctx.role === 'manager' && (await this.team.isInSubtree(ctx.userId, ownerId)));
+      (ctx.role === 'manager' && chain.includes(ctx.userId));
     if (!allowed) {
       throw new ForbiddenException(
         `ownerId: a ${ctx.role} may assign deals only to themselves${ctx.role === 'manager' ? ' or the people below them' : ''}`,
       );
     }
+    return chain;
   }
 }

@@ -1,13 +1,12 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { ReportingLine } from './reporting-line.entity';
 import { TeamMember } from './team-member.entity';
 import { TeamController } from './team.controller';
 import { TeamService } from './team.service';
 
-/** The reporting tree (team members and their closure). */
+/** The reporting tree (team members and their reporting chains). */
 @Module({
-  imports: [TypeOrmModule.forFeature([TeamMember, ReportingLine])],
+  imports: [TypeOrmModule.forFeature([TeamMember])],
   controllers: [TeamController],
   providers: [TeamService],
   exports: [TeamService],

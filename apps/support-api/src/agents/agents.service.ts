@@ -8,6 +8,13 @@ import { AgentPageResponse } from './dto/agent-page.response';
 import { AgentResponse } from './dto/agent.response';
 import { ListAgentsQuery } from './dto/list-agents.query';
 
+/**
+ * Unassigns an agent's tickets, as the foreign key's `ON DELETE SET NULL (assignee_id)` did before
+ * migration 1764000013600 (Citus refuses that action): `updated_at` stays. Row-level security keeps
+ * it to the caller's tenant.
+ */
+const UNASSIGN_TICKETS = `UPDATE support.tickets SET assignee_id = NULL WHERE assignee_id = $1`;
+
 /** The current tenant's agents; row-level security decides which rows exist. */
 @Injectable()
 export class AgentsService {
@@ -38,9 +45,19 @@ export class AgentsService {
     return AgentResponse.from(await this.agents.findOneByOrFail({ userId: id }));
   }
 
-  /** Removes an agent, or 404; the tickets assigned to them become unassigned. */
+  /**
+   * Removes an agent, or 404; the tickets assigned to them become unassigned first, in the same
+   * transaction (the assignee's foreign key refuses to remove an agent who still has tickets). The
+   * agent's row is locked before, so that no ticket can be assigned to them in between.
+   */
   async remove(userId: string): Promise<void> {
-    const result = await this.agents.delete({ userId: userId.toLowerCase() });
-    if (!result.affected) throw new NotFoundException('agent not found');
+    const id = userId.toLowerCase();
+    const agent = await this.agents.findOne({
+      where: { userId: id },
+      lock: { mode: 'pessimistic_write' },
+    });
+    if (!agent) throw new NotFoundException('agent not found');
+    await this.agents.query(UNASSIGN_TICKETS, [id]);
+    await this.agents.delete({ userId: id });
   }
 }

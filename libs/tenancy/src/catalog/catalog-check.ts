@@ -368,6 +368,16 @@ export interface CitusDistributionPlan {
    * tenant column that tenant or shared tables reference (the tenant registry).
    */
   reference: string[];
+  /**
+   * Tables of `distributed` (in its order) that carry the library's audit trail (trigger
+   * `tenancy_audit` running `tenancy.audit_row()`, see `enableAuditTrail`) while
+   * `tenancy.audit_log` is distributed in the same plan: each change writes one row of the same
+   * tenant into a colocated table, on the shard's own node, which Citus accepts from a trigger.
+   * Citus distributes a table with a trigger only while `citus.enable_unsafe_triggers` is on;
+   * {@link distributeTenantTables} turns it on for its transaction when it distributes one of them.
+   * Empty when no planned table is audited.
+   */
+  unsafeTriggerTables: string[];
 }
 
 /**
@@ -404,6 +414,16 @@ interface CitusTable {
   identified: boolean;
 }
 
+interface CitusTrigger {
+  oid: number;
+  name: string;
+  /**
+   * Whether it is the library's audit trail: `tenancy_audit` running `tenancy.audit_row()` with
+   * the tenant column as its first argument (the column whose value each entry is written under).
+   */
+  audit: boolean;
+}
+
 interface CitusForeignKey {
   name: string;
   from: number;
@@ -422,6 +442,10 @@ interface CitusCatalog {
   foreignKeys: CitusForeignKey[];
   holding: Map<number, 'distributed' | 'reference'>;
   cyclic: Map<string, string[]>;
+  /** The triggers of the planned tables (internal ones and those of partitions left out). */
+  triggers: CitusTrigger[];
+  /** `tenancy.audit_log`, when it exists. */
+  auditLog: CitusTable | undefined;
   plan: CitusDistributionPlan;
 }
 
@@ -505,7 +529,57 @@ async function readCitusCatalog(
   };
   const reference = ordered('reference');
   const distributed = ordered('distributed');
-  return { tables, foreignKeys, holding, cyclic, plan: { distributed, reference } };
+
+  const triggers = rowsOf<CitusTrigger>(
+    await db.query(
+      `SELECT t.tgrelid::int AS oid, t.tgname AS name,
+              coalesce(t.tgname = 'tenancy_audit'
+                       AND t.tgfoid = to_regprocedure('tenancy.audit_row()')
+                       AND split_part(encode(t.tgargs, 'escape'), '\\000', 1) = $2, false) AS audit
+         FROM pg_trigger t
+        WHERE t.tgrelid = ANY ($1::oid[]) AND NOT t.tgisinternal AND t.tgparentid = 0
+        ORDER BY t.tgname`,
+      [[...holding.keys()], column],
+    ),
+  );
+  const auditLog = [...tables.values()].find((t) => t.relation === AUDIT_LOG);
+  const audited = new Set(
+    triggers
+      .filter((trigger) => auditTrailAccepted(trigger, holding, auditLog))
+      .map((trigger) => tables.get(trigger.oid)!.relation),
+  );
+  const unsafeTriggerTables = distributed.filter((relation) => audited.has(relation));
+  return {
+    tables,
+    foreignKeys,
+    holding,
+    cyclic,
+    triggers,
+    auditLog,
+    plan: { distributed, reference, unsafeTriggerTables },
+  };
+}
+
+/** The library's audit log, into which `tenancy.audit_row()` writes. */
+const AUDIT_LOG = 'tenancy.audit_log';
+
+/**
+ * Whether Citus can run `trigger` once `citus.enable_unsafe_triggers` is on: the library's audit
+ * trail on a table distributed by the tenant column, writing into `tenancy.audit_log` distributed
+ * in the same plan (colocated: every distributed table of the plan is), so that each entry goes to
+ * the shard of the row's own tenant, on the node the trigger runs on.
+ */
+function auditTrailAccepted(
+  trigger: CitusTrigger,
+  holding: Map<number, 'distributed' | 'reference'>,
+  auditLog: CitusTable | undefined,
+): boolean {
+  return (
+    trigger.audit &&
+    holding.get(trigger.oid) === 'distributed' &&
+    auditLog !== undefined &&
+    holding.get(auditLog.oid) === 'distributed'
+  );
 }
 
 async function citusFindings(
@@ -674,23 +748,42 @@ async function citusFindings(
     );
   }
 
-  const triggers = rowsOf<{ oid: number; name: string }>(
-    await db.query(
-      `SELECT t.tgrelid::int AS oid, t.tgname AS name FROM pg_trigger t
-        WHERE t.tgrelid = ANY ($1::oid[]) AND NOT t.tgisinternal AND t.tgparentid = 0
-        ORDER BY t.tgname`,
-      [planned],
-    ),
-  );
-  for (const trigger of triggers) {
+  for (const trigger of citus.triggers) {
+    if (auditTrailAccepted(trigger, holding, citus.auditLog)) continue;
     const t = tables.get(trigger.oid)!;
     add(
       'CITUS_TRIGGER',
       t.relation,
-      `${t.relation}: trigger ${trigger.name} stops Citus from distributing the table (it refuses triggers on distributed and reference tables unless citus.enable_unsafe_triggers is on, which it warns may cause visibility and deadlock issues); do the trigger's work in the application, or turn that setting on and make the trigger touch only rows of its own tenant in colocated tables`,
+      trigger.audit
+        ? auditTrailMessage(t, column, citus)
+        : `${t.relation}: trigger ${trigger.name} stops Citus from distributing the table (it refuses triggers on distributed and reference tables unless citus.enable_unsafe_triggers is on, which it warns may cause visibility and deadlock issues); do the trigger's work in the application, or turn that setting on and make the trigger touch only rows of its own tenant in colocated tables`,
     );
   }
   return findings.sort((a, b) =>
     a.relation! < b.relation! ? -1 : a.relation! > b.relation! ? 1 : 0,
   );
+}
+
+/**
+ * Why the library's audit trail on `t` cannot be distributed as planned: `t` is not distributed
+ * (a reference table's trigger runs on every node's copy), or `tenancy.audit_log` is not a
+ * distributed table of the plan (and why not).
+ */
+function auditTrailMessage(t: CitusTable, column: string, citus: CitusCatalog): string {
+  const trail = `${t.relation}: trigger tenancy_audit (the library's audit trail) writes each change into ${AUDIT_LOG}`;
+  if (citus.holding.get(t.oid) !== 'distributed') {
+    return `${trail}, but Citus would replicate ${t.relation} as a reference table (${column} ${t.attnum === null ? 'missing' : 'nullable'}), whose trigger runs on the copy of every node and would write into the tenant's shard of ${AUDIT_LOG} on other nodes, which Citus refuses from a trigger (nor does it accept triggers on reference tables unless citus.enable_unsafe_triggers is on); take the table out of the audit trail (disableAuditTrail()) and record its changes in the application`;
+  }
+  const log = citus.auditLog;
+  const why =
+    log === undefined
+      ? 'it does not exist'
+      : !log.inspected
+        ? 'its schema is not among the checked schemas'
+        : log.attnum === null
+          ? `it has no ${column} column`
+          : citus.holding.get(log.oid) === undefined
+            ? 'it is ignored'
+            : `Citus would replicate it as a reference table (${column} nullable)`;
+  return `${trail}, which is not distributed by ${column} in this plan (${why}), and Citus accepts that trigger (with citus.enable_unsafe_triggers on while distributing) only when each entry goes to a colocated shard of ${AUDIT_LOG} on the node the trigger runs on; check the tenancy schema too, so that ${AUDIT_LOG} is distributed by ${column} with the other tenant tables`;
 }

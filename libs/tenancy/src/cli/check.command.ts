@@ -28,7 +28,8 @@ Connect as the tables' owner (or a superuser).
   --ignore <schema.table>  a documented exception to skip; repeatable
   --profile citus          also list what stops Citus from distributing the tenant tables by the
                            tenant column (CITUS_* findings); human output adds the plan: the
-                           tables to distribute and the reference tables, referenced ones first
+                           tables to distribute and the reference tables, referenced ones first,
+                           and the audited tables that need citus.enable_unsafe_triggers
   --format <format>        human, json (an array of findings) or sarif (SARIF 2.1.0); default human
   -h, --help               this text
 
@@ -85,10 +86,18 @@ function profileOf(value: string | undefined): CatalogCheckProfile | undefined {
   return value as CatalogCheckProfile;
 }
 
-/** The Citus plan as two lines of the human output. */
+/**
+ * The Citus plan as lines of the human output: the tables to distribute, the reference tables, and
+ * (when any) the audited tables that need `citus.enable_unsafe_triggers` while distributing.
+ */
 function formatPlan(plan: CitusDistributionPlan): string[] {
   return [
     `citus plan: distribute by the tenant column, colocated: ${plan.distributed.join(', ') || '(none)'}`,
     `citus plan: reference tables: ${plan.reference.join(', ') || '(none)'}`,
+    ...(plan.unsafeTriggerTables.length
+      ? [
+          `citus plan: distribute with citus.enable_unsafe_triggers on (the audit trail's trigger, writing into the colocated tenancy.audit_log): ${plan.unsafeTriggerTables.join(', ')}`,
+        ]
+      : []),
   ];
 }

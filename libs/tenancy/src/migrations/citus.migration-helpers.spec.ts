@@ -24,7 +24,15 @@ class RecordingRunner implements SqlExecutor {
 }
 
 const EXTENSION = `SELECT 1 FROM pg_extension WHERE extname = 'citus'`;
-const FOREIGN_KEYS = expect.stringMatching(/^SELECT DISTINCT format\('%s\.%s', n\.nspname/);
+const FOREIGN_KEYS = expect.stringMatching(/^SELECT DISTINCT .* FROM pg_constraint k /);
+const AUDIT_TRIGGERS = expect.stringMatching(
+  /^SELECT DISTINCT .* FROM pg_trigger t .*'tenancy_audit'/,
+);
+const AUDIT_LOG_DISTRIBUTED = expect.stringMatching(
+  /^SELECT EXISTS \(SELECT 1 FROM pg_dist_partition WHERE logicalrelid = to_regclass\(\$1\) AND partmethod = 'h'\) AS citus$/,
+);
+const UNSAFE_TRIGGERS = 'SET LOCAL citus.enable_unsafe_triggers TO on';
+const DISTRIBUTE = 'SELECT create_distributed_table($1::regclass, $2, colocate_with => $3)';
 
 /** The FKs among the tables of the example: every tenant table references the registry. */
 const EDGES = [
@@ -34,11 +42,22 @@ const EDGES = [
   { from: 'app.articles', to: 'tenancy.tenants' },
 ];
 
-const withCitus = (distributed: string[] = []) =>
+/**
+ * A runner answering as a database with Citus: the foreign keys of {@link EDGES}, `distributed`
+ * as the tables Citus holds already, and `audited` as the tables with the audit trail's trigger.
+ */
+const withCitus = (distributed: string[] = [], audited: string[] = []) =>
   new RecordingRunner([
     [/FROM pg_extension/, () => [{ '?column?': 1 }]],
     [/FROM pg_constraint/, () => EDGES],
     [/FROM pg_dist_partition/, ([table]) => [{ citus: distributed.includes(table as string) }]],
+    [
+      /FROM pg_trigger/,
+      ([tables]) =>
+        audited
+          .filter((table) => (tables as string[]).includes(table))
+          .map((relation) => ({ relation })),
+    ],
   ]);
 
 describe('foreignKeyOrder', () => {
@@ -109,6 +128,33 @@ describe('distributionStatements', () => {
 
   it('is empty when there is nothing to distribute', () => {
     expect(distributionStatements([], [], 'tenant_id')).toEqual([]);
+    expect(distributionStatements([], [], 'tenant_id', undefined, true)).toEqual([]);
+  });
+
+  it('with unsafeTriggers, turns citus.enable_unsafe_triggers on after the reference tables, before distributing', () => {
+    expect(
+      distributionStatements(
+        ['tenancy.tenants'],
+        ['tenancy.audit_log', 'app.tickets'],
+        'tenant_id',
+        undefined,
+        true,
+      ).map((s) => s.sql),
+    ).toEqual([
+      `SET LOCAL citus.multi_shard_modify_mode TO 'sequential'`,
+      'SELECT create_reference_table($1::regclass)',
+      UNSAFE_TRIGGERS,
+      DISTRIBUTE,
+      DISTRIBUTE,
+    ]);
+    expect(
+      distributionStatements(['tenancy.tenants'], [], 'tenant_id', undefined, true).map(
+        (s) => s.sql,
+      ),
+    ).toEqual([
+      `SET LOCAL citus.multi_shard_modify_mode TO 'sequential'`,
+      'SELECT create_reference_table($1::regclass)',
+    ]);
   });
 });
 
@@ -139,20 +185,69 @@ describe('distributeTenantTables', () => {
     expect(runner.statements).toEqual([
       [EXTENSION, []],
       [FOREIGN_KEYS, [['app.articles', 'tenancy.tenants', 'app.comments', 'app.tickets']]],
+      [AUDIT_TRIGGERS, [['app.comments', 'app.tickets']]],
       [`SET LOCAL citus.multi_shard_modify_mode TO 'sequential'`, []],
       ['SELECT create_reference_table($1::regclass)', ['tenancy.tenants']],
       ['SELECT create_reference_table($1::regclass)', ['app.articles']],
-      [
-        'SELECT create_distributed_table($1::regclass, $2, colocate_with => $3)',
-        ['app.tickets', 'tenant_id', 'default'],
-      ],
-      [
-        'SELECT create_distributed_table($1::regclass, $2, colocate_with => $3)',
-        ['app.comments', 'tenant_id', 'app.tickets'],
-      ],
+      [DISTRIBUTE, ['app.tickets', 'tenant_id', 'default']],
+      [DISTRIBUTE, ['app.comments', 'tenant_id', 'app.tickets']],
     ]);
     expect(lines).toEqual([
       'citus: 2 reference table(s) (tenancy.tenants, app.articles) and 2 table(s) distributed by tenant_id, colocated (app.tickets, app.comments)',
+    ]);
+  });
+
+  it('with the audit trail on a table, distributes tenancy.audit_log first and turns citus.enable_unsafe_triggers on before distributing', async () => {
+    const runner = withCitus([], ['app.tickets']);
+    const lines: string[] = [];
+    expect(
+      await distributeTenantTables(runner, {
+        tables: ['app.comments', 'app.tickets', 'tenancy.audit_log'],
+        referenceTables: ['tenancy.tenants'],
+        logger: { log: (m) => lines.push(m) },
+      }),
+    ).toBe(true);
+    expect(runner.statements).toEqual([
+      [EXTENSION, []],
+      [FOREIGN_KEYS, [['tenancy.tenants', 'app.comments', 'app.tickets', 'tenancy.audit_log']]],
+      [AUDIT_TRIGGERS, [['app.comments', 'app.tickets', 'tenancy.audit_log']]],
+      [`SET LOCAL citus.multi_shard_modify_mode TO 'sequential'`, []],
+      ['SELECT create_reference_table($1::regclass)', ['tenancy.tenants']],
+      [UNSAFE_TRIGGERS, []],
+      [DISTRIBUTE, ['tenancy.audit_log', 'tenant_id', 'default']],
+      [DISTRIBUTE, ['app.tickets', 'tenant_id', 'tenancy.audit_log']],
+      [DISTRIBUTE, ['app.comments', 'tenant_id', 'tenancy.audit_log']],
+    ]);
+    expect(lines).toEqual([
+      'citus: 1 reference table(s) (tenancy.tenants) and 3 table(s) distributed by tenant_id, colocated (tenancy.audit_log, app.tickets, app.comments); citus.enable_unsafe_triggers on for the audit trail of app.tickets',
+    ]);
+  });
+
+  it('with the audit trail on a table, accepts tenancy.audit_log distributed already, and refuses it otherwise before distributing anything', async () => {
+    const quiet = { log: () => undefined };
+    const distributed = withCitus(['tenancy.audit_log'], ['app.tickets']);
+    await distributeTenantTables(distributed, { tables: ['app.tickets'], logger: quiet });
+    expect(distributed.statements).toEqual([
+      [EXTENSION, []],
+      [FOREIGN_KEYS, [['app.tickets']]],
+      [AUDIT_TRIGGERS, [['app.tickets']]],
+      [AUDIT_LOG_DISTRIBUTED, ['tenancy.audit_log']],
+      [`SET LOCAL citus.multi_shard_modify_mode TO 'sequential'`, []],
+      [UNSAFE_TRIGGERS, []],
+      [DISTRIBUTE, ['app.tickets', 'tenant_id', 'default']],
+    ]);
+
+    const local = withCitus([], ['app.tickets']);
+    await expect(
+      distributeTenantTables(local, { tables: ['app.tickets', 'app.comments'], logger: quiet }),
+    ).rejects.toThrow(
+      "the audit trail's trigger on app.tickets writes each change into tenancy.audit_log on the node of the row's shard, and tenancy.audit_log is neither in tables nor distributed",
+    );
+    expect(local.statements.map(([sql]) => sql)).toEqual([
+      EXTENSION,
+      FOREIGN_KEYS,
+      AUDIT_TRIGGERS,
+      AUDIT_LOG_DISTRIBUTED,
     ]);
   });
 

@@ -83,13 +83,17 @@ export function foreignKeyOrder(
  * must be created so when a transaction has run other Citus commands), one `create_reference_table`
  * per reference table, then one `create_distributed_table` per table, the first colocated with
  * `colocateWith` (or Citus's `'default'` group), the others with `colocateWith` or the first.
- * Table names travel as bind parameters; none when there is nothing to do.
+ * With `unsafeTriggers`, `citus.enable_unsafe_triggers` is turned on for the transaction between
+ * the two (Citus distributes a table with triggers only with it on; the reference tables are
+ * created before, so Citus still refuses a trigger on one of them). Table names travel as bind
+ * parameters; none when there is nothing to do.
  */
 export function distributionStatements(
   reference: string[],
   distributed: string[],
   column: string,
   colocateWith?: string,
+  unsafeTriggers = false,
 ): SqlStatement[] {
   if (!reference.length && !distributed.length) return [];
   return [
@@ -98,6 +102,9 @@ export function distributionStatements(
       sql: 'SELECT create_reference_table($1::regclass)',
       parameters: [table],
     })),
+    ...(unsafeTriggers && distributed.length
+      ? [{ sql: 'SET LOCAL citus.enable_unsafe_triggers TO on', parameters: [] }]
+      : []),
     ...distributed.map((table, i) => ({
       sql: 'SELECT create_distributed_table($1::regclass, $2, colocate_with => $3)',
       parameters: [table, column, colocateWith ?? (i === 0 ? 'default' : distributed[0])],
@@ -149,6 +156,50 @@ async function foreignKeysAmong(db: SqlExecutor, tables: string[]): Promise<Fore
   );
 }
 
+/** The library's audit log, into which the audit trail's trigger writes. */
+const AUDIT_LOG = 'tenancy.audit_log';
+
+/**
+ * Those of `tables` that carry the library's audit trail: trigger `tenancy_audit` running
+ * `tenancy.audit_row()` (see `enableAuditTrail`).
+ */
+async function auditedAmong(db: SqlExecutor, tables: string[]): Promise<string[]> {
+  return rowsOf<{ relation: string }>(
+    await db.query(
+      `SELECT DISTINCT format('%s.%s', n.nspname, c.relname) AS relation
+         FROM pg_trigger t
+         JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE t.tgrelid = ANY ($1::text[]::regclass[]) AND NOT t.tgisinternal
+          AND t.tgname = 'tenancy_audit' AND t.tgfoid = to_regprocedure('tenancy.audit_row()')
+        ORDER BY 1`,
+      [tables],
+    ),
+  ).map((r) => r.relation);
+}
+
+/**
+ * Checks that the audit trail of `audited` will have its log distributed: `tenancy.audit_log` is
+ * listed in `tables` or is a distributed table already; otherwise a TenancyConfigurationError.
+ */
+async function ensureAuditLogDistributed(
+  db: SqlExecutor,
+  audited: string[],
+  tables: string[],
+): Promise<void> {
+  if (!audited.length || tables.includes(AUDIT_LOG)) return;
+  const [row] = rowsOf<{ citus: boolean }>(
+    await db.query(
+      `SELECT EXISTS (SELECT 1 FROM pg_dist_partition
+                       WHERE logicalrelid = to_regclass($1) AND partmethod = 'h') AS citus`,
+      [AUDIT_LOG],
+    ),
+  );
+  if (row?.citus) return;
+  throw new TenancyConfigurationError(
+    `the audit trail's trigger on ${audited.join(', ')} writes each change into ${AUDIT_LOG} on the node of the row's shard, and ${AUDIT_LOG} is neither in tables nor distributed: list it in tables (it is then distributed first, the others colocated with it), or take those tables out of the audit trail (disableAuditTrail())`,
+  );
+}
+
 /** Whether the database has Citus; without it, logs that `helper` left the tables as they are. */
 async function citusOrSaySo(
   db: SqlExecutor,
@@ -183,6 +234,13 @@ function inForeignKeyOrder(tables: string[], edges: ForeignKeyEdge[]): string[] 
  * transaction, after `checkTenancyCatalog(db, { profile: 'citus' })` reports no `CITUS_*` finding
  * (Citus refuses policies with sub-selects, triggers and keys without the tenant column);
  * {@link undistributeTenantTables} reverses it.
+ *
+ * When tables to distribute carry the library's audit trail (`enableAuditTrail`, the plan's
+ * `unsafeTriggerTables`), it distributes `tenancy.audit_log` first (it must be listed, or be
+ * distributed already: otherwise a TenancyConfigurationError, before anything is distributed) and
+ * turns `citus.enable_unsafe_triggers` on for the rest of the transaction before the
+ * `create_distributed_table` calls. That setting admits every trigger of the tables distributed
+ * after it, not only the audit trail's: the catalog check reports the others (`CITUS_TRIGGER`).
  */
 export async function distributeTenantTables(
   db: SqlExecutor,
@@ -192,17 +250,23 @@ export async function distributeTenantTables(
   if (!(await citusOrSaySo(db, o, 'distributeTenantTables'))) return false;
   const edges = await foreignKeysAmong(db, [...o.referenceTables, ...o.tables]);
   const reference = inForeignKeyOrder(o.referenceTables, edges);
-  const distributed = inForeignKeyOrder(o.tables, edges);
+  let distributed = inForeignKeyOrder(o.tables, edges);
+  const audited = o.tables.length ? await auditedAmong(db, o.tables) : [];
+  await ensureAuditLogDistributed(db, audited, o.tables);
+  if (audited.length && o.tables.includes(AUDIT_LOG)) {
+    distributed = inForeignKeyOrder([AUDIT_LOG, ...o.tables.filter((t) => t !== AUDIT_LOG)], edges);
+  }
   for (const { sql, parameters } of distributionStatements(
     reference,
     distributed,
     o.column,
     o.colocateWith,
+    audited.length > 0,
   )) {
     await db.query(sql, parameters);
   }
   o.logger.log(
-    `citus: ${reference.length} reference table(s) (${reference.join(', ')}) and ${distributed.length} table(s) distributed by ${o.column}, colocated (${distributed.join(', ')})`,
+    `citus: ${reference.length} reference table(s) (${reference.join(', ')}) and ${distributed.length} table(s) distributed by ${o.column}, colocated (${distributed.join(', ')})${audited.length ? `; citus.enable_unsafe_triggers on for the audit trail of ${audited.join(', ')}` : ''}`,
   );
   return true;
 }

@@ -228,6 +228,27 @@ export async function disableTenantRls(
   );
 }
 
+/** Options of {@link setTenantGuardForm}: what the guard compares, as {@link enableTenantRls} took it. */
+export type TenantGuardFormOptions = Pick<RlsTableOptions, 'tenantColumn' | 'tenantSetting'>;
+
+/**
+ * Rewrites the `tenant_guard` policy that {@link enableTenantRls} made on a table so that it reads
+ * the tenant setting in `form` (see {@link SettingForm}): `'plain'` before Citus distributes the
+ * table, `'sub-select'` to go back (a migration's `down()`). `ALTER POLICY`: its name, roles and
+ * rule stay, and so do the table's other policies, grants and indexes.
+ */
+export async function setTenantGuardForm(
+  db: SqlExecutor,
+  table: string,
+  form: SettingForm,
+  options: TenantGuardFormOptions = {},
+): Promise<void> {
+  const t = qualifiedTable(table);
+  const o = resolve({ ...options, settingForm: form });
+  const guard = `${o.column} = ${o.current}`;
+  await db.query(`ALTER POLICY tenant_guard ON ${t.sql} USING (${guard}) WITH CHECK (${guard})`);
+}
+
 /**
  * Makes a table hold shared reference rows (`tenant_id IS NULL`) that every tenant reads (with a
  * tenant set: no context still means no rows, except for `sharedWriterRole`) and no tenant writes, optionally next to tenant-owned rows that only their tenant reads and writes.
