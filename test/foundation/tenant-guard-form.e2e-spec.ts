@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import { checkTenancyCatalog, enableTenantRls, setTenantGuardForm } from '@app/tenancy';
+import {
+  checkTenancyCatalog,
+  enableTenantRls,
+  setTenantGuardForm,
+  tenancyMigrations,
+} from '@app/tenancy';
 import { connect, inTenant, suffix } from '../support/db';
 
 /** setTenantGuardForm: the tenant guard of enableTenantRls rewritten to and from the plain form. */
@@ -95,6 +100,23 @@ describe('setTenantGuardForm', () => {
       tenantColumn: 'org_id',
       tenantSetting: 'kit.org_id',
     });
+    const plain = `(org_id = (NULLIF(current_setting('kit.org_id'::text, true), ''::text))::uuid)`;
+    expect(await guardOf('orgs_items')).toEqual([{ using: plain, check: plain }]);
+  });
+
+  it("tenancyMigrations() binds it: the factory's tenant column, setting and settingForm", async () => {
+    const tenancy = tenancyMigrations({
+      tenantColumn: 'org_id',
+      settings: { tenantId: 'kit.org_id' },
+      settingForm: 'sub-select',
+    });
+    await tenancy.setTenantGuardForm(owner, `${schema}.orgs_items`);
+    expect((await guardOf('orgs_items'))[0].using).toContain('SELECT');
+    await tenancyMigrations({
+      tenantColumn: 'org_id',
+      settings: { tenantId: 'kit.org_id' },
+      settingForm: 'plain',
+    }).setTenantGuardForm(owner, `${schema}.orgs_items`);
     const plain = `(org_id = (NULLIF(current_setting('kit.org_id'::text, true), ''::text))::uuid)`;
     expect(await guardOf('orgs_items')).toEqual([{ using: plain, check: plain }]);
   });

@@ -28,6 +28,7 @@ import {
   dropRequestRole,
   enableSharedRls,
   enableTenantRls,
+  setTenantGuardForm,
   ensureAppRole,
   ensureRequestRole,
   grantSchemaUsage,
@@ -36,6 +37,7 @@ import {
   revokeSchemaUsage,
   RlsTableOptions,
   SharedTableOptions,
+  TenantGuardFormOptions,
   TenantTableOptions,
 } from './rls.migration-helpers';
 import {
@@ -71,7 +73,8 @@ export interface TenancyMigrationOptions {
   /**
    * How the policies of the RLS and registry helpers, and the bound expressions, read the
    * settings: `'plain'` (no sub-select) for a schema Citus will distribute, see {@link SettingForm}.
-   * The audit log's policy keeps its sub-select (its trigger keeps it off Citus anyway).
+   * The audit log's policies (`createAuditLog`, `setAuditLogReaders`) keep their sub-selects:
+   * rewrite its guard with `setTenantGuardForm` and `audit_read` with `ALTER POLICY` for Citus.
    * Default: `'sub-select'`.
    */
   settingForm?: SettingForm;
@@ -104,6 +107,16 @@ export interface TenancyMigrations {
   enableTenantRls(db: SqlExecutor, table: string, options?: TenantTableOptions): Promise<void>;
   /** {@link disableTenantRls} with the bound `appRole`, `tenantColumn` and tenant setting. */
   disableTenantRls(db: SqlExecutor, table: string, options?: TenantTableOptions): Promise<void>;
+  /**
+   * {@link setTenantGuardForm} with the bound `tenantColumn` and tenant setting; `form` defaults to
+   * the bound `settingForm`.
+   */
+  setTenantGuardForm(
+    db: SqlExecutor,
+    table: string,
+    form?: SettingForm,
+    options?: TenantGuardFormOptions,
+  ): Promise<void>;
   /** {@link enableSharedRls} with the bound options; `ownerRole`, when set, is the `sharedWriterRole`. */
   enableSharedRls(db: SqlExecutor, table: string, options?: SharedTableOptions): Promise<void>;
   /** {@link disableSharedRls} with the bound `appRole`, `tenantColumn` and tenant setting. */
@@ -202,6 +215,13 @@ export function tenancyMigrations(options: TenancyMigrationOptions = {}): Tenanc
     dropTenantRegistry: (db, o) => dropTenantRegistry(db, o),
     enableTenantRls: (db, table, o) => enableTenantRls(db, table, over(rls, o)),
     disableTenantRls: (db, table, o) => disableTenantRls(db, table, over(rls, o)),
+    setTenantGuardForm: (db, table, form = settingForm, o) =>
+      setTenantGuardForm(
+        db,
+        table,
+        form,
+        over<TenantGuardFormOptions>({ tenantColumn, tenantSetting: settings.tenantId }, o),
+      ),
     enableSharedRls: (db, table, o) => enableSharedRls(db, table, over(shared, o)),
     disableSharedRls: (db, table, o) => disableSharedRls(db, table, over(shared, o)),
     restrictSharedKeyWrites: (db, table, o) => restrictSharedKeyWrites(db, table, over(rls, o)),
