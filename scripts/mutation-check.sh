@@ -15,6 +15,7 @@ GQL=libs/tenancy/src/graphql/tenant-graphql.plugin.ts
 RMQ=libs/tenancy/src/microservices/tenant-rmq.server.ts
 JOBS=libs/tenancy/src/jobs/tenant-job.signer.ts
 REPLICAS=libs/tenancy/src/typeorm/replica-router.ts
+CHAINS=migrations/1764000013500-ReportingChains.ts
 status=0
 # ONLY=name1,name2 runs those mutations alone (and skips the restored run).
 only="${ONLY:-}"
@@ -65,6 +66,10 @@ mutate jobs-unsigned-envelopes "$JOBS" "    if (given.length !== expected.length
 mutate read-only-not-written "$SUB" "const SET_SETTINGS_READ_ONLY = \`SELECT \${SETTINGS}, \${READ_ONLY}\`;" "const SET_SETTINGS_READ_ONLY = \`SELECT \${SETTINGS}\`;" "test/replicas/read-only-scopes"
 mutate replica-lag-ignored "$REPLICAS" "      if (lagMs > this.options.maxLagMs) {" "      if (process.env.NEVER_SET && lagMs > this.options.maxLagMs) {" "test/replicas/read-only-scopes"
 mutate set-local-unvalidated "$SUB" "  if (requestId !== '' && !isRequestId(requestId)) {" "  if (process.env.NEVER_SET && !isRequestId(requestId)) {" "libs/tenancy/src/typeorm/rls-transaction.subscriber.spec.ts"
+mutate owner-chain-unchecked "$CHAINS" "ALTER TABLE sales.deals ALTER COLUMN owner_chain SET NOT NULL,
+          ADD CONSTRAINT deals_owner_chain_fk FOREIGN KEY (tenant_id, owner_id, owner_chain)
+            REFERENCES sales.team_members (tenant_id, user_id, chain)" "ALTER TABLE sales.deals ALTER COLUMN owner_chain SET NOT NULL" "test/sales-api/hierarchy test/sales-api/deals"
+mutate manager-policy-permissive "$CHAINS" "deals_manager_team ON sales.deals AS RESTRICTIVE" "deals_manager_team ON sales.deals AS PERMISSIVE" "test/sales-api/hierarchy"
 
 if [ -n "$only" ]; then exit "$status"; fi
 if npx jest --runInBand test/tenancy test/foundation test/graphql test/microservices test/jobs test/replicas libs/tenancy >/tmp/mutation-restored.log 2>&1; then
