@@ -159,7 +159,7 @@ export function resultsMarkdown(r: BenchResults, chartPath: string): string {
     out.push(
       '#### Database level: RLS vs explicit WHERE',
       '',
-      `Same rows both ways, via pg directly, extended protocol, executions rotating over three connections per side for ${r.sizes.dbSeconds} s per query: RLS side as the app role inside one transaction per connection with the settings written once; explicit side as a BYPASSRLS role with \`WHERE tenant_id = $1\` (and the closure join by hand for the hierarchy). Latency per execution at the client; EXPLAIN (ANALYZE, BUFFERS) of both sides in the JSON.`,
+      `Same rows both ways, via pg directly, extended protocol, executions rotating over three connections per side for ${r.sizes.dbSeconds} s per query: RLS side as the app role inside one transaction per connection with the settings written once; explicit side as a BYPASSRLS role with \`WHERE tenant_id = $1\` (and the owner chain with a constant by hand for the hierarchy). Latency per execution at the client; EXPLAIN (ANALYZE, BUFFERS) of both sides in the JSON.`,
       '',
       table(
         [
