@@ -64,8 +64,11 @@ const MANAGER_TEAM = IN_MY_CHAIN;
 /** The manager role's permissive policy: the tenant (the rule is the restrictive one above). */
 const MANAGER_TENANT = `tenant_id = ${TENANT}`;
 
-/** The tables a manager's transaction uses (with the application role's privileges). */
-const MANAGER_ROLE_TABLES = ['sales.accounts', 'sales.deals', 'sales.team_members'];
+/**
+ * The tables a manager's transaction uses (with the application role's privileges): the team-size
+ * roles' tables without the closure table.
+ */
+const MANAGER_ROLE_TABLES = MANAGER_TABLES.filter((t) => t !== 'sales.team_closure');
 
 /** The request role of every manager (server-wide, after the app role). */
 export function managerRole(app: string = appRole()): string {
@@ -235,13 +238,11 @@ async function resetAudit(q: QueryRunner, team: string[], deals: string[]): Prom
  */
 async function withoutForcedRls(q: QueryRunner, work: () => Promise<unknown>): Promise<void> {
   const tables = ['sales.team_members', 'sales.deals', 'sales.team_closure'];
-  const present = async () =>
-    (
-      (await q.query(`SELECT t FROM unnest($1::text[]) t WHERE to_regclass(t) IS NOT NULL`, [
-        tables,
-      ])) as { t: string }[]
-    ).map((r) => r.t);
-  const lifted = await present();
+  const present = (await q.query(
+    `SELECT t FROM unnest($1::text[]) t WHERE to_regclass(t) IS NOT NULL`,
+    [tables],
+  )) as { t: string }[];
+  const lifted = present.map((r) => r.t);
   for (const t of lifted) await q.query(`ALTER TABLE ${t} NO FORCE ROW LEVEL SECURITY`);
   await work();
   for (const t of lifted) await q.query(`ALTER TABLE ${t} FORCE ROW LEVEL SECURITY`);

@@ -36,6 +36,19 @@ describe('support-api agents and ticket assignees', () => {
       [tenantId],
     );
 
+  /** Runs one statement as the app role in tenant A's admin context, on a connection of its own. */
+  const asAppRoleInA = async (sql: string, params: unknown[]) => {
+    const appClient = await connect('app');
+    try {
+      return await inTenant(appClient, a.id, () => appClient.query(sql, params), {
+        userId: a.adminId,
+        role: 'admin',
+      });
+    } finally {
+      await appClient.end();
+    }
+  };
+
   beforeAll(async () => {
     owner = await connect('owner');
     admin = await connect('admin');
@@ -76,23 +89,9 @@ describe('support-api agents and ticket assignees', () => {
 
     it('is refused by the database itself: the app role cannot store another tenant user as assignee', async () => {
       const id = await openTicket('straight to SQL');
-      const appClient = await connect('app');
-      try {
-        await expect(
-          inTenant(
-            appClient,
-            a.id,
-            () =>
-              appClient.query(`UPDATE support.tickets SET assignee_id = $1 WHERE id = $2`, [
-                b.agentId,
-                id,
-              ]),
-            { userId: a.adminId, role: 'admin' },
-          ),
-        ).rejects.toMatchObject({ code: '23503', constraint: 'tickets_assignee_agent_fkey' });
-      } finally {
-        await appClient.end();
-      }
+      await expect(
+        asAppRoleInA(`UPDATE support.tickets SET assignee_id = $1 WHERE id = $2`, [b.agentId, id]),
+      ).rejects.toMatchObject({ code: '23503', constraint: 'tickets_assignee_agent_fkey' });
       const [row] = await dbRows(admin, `SELECT assignee_id FROM support.tickets WHERE id = $1`, [
         id,
       ]);
@@ -227,19 +226,9 @@ describe('support-api agents and ticket assignees', () => {
       const id = await openTicket('still assigned');
       await as(app, a.agent).patch(`/tickets/${id}`, { assigneeId: busy }).expect(200);
       const before = await storedTickets(admin, a.id);
-      const appClient = await connect('app');
-      try {
-        await expect(
-          inTenant(
-            appClient,
-            a.id,
-            () => appClient.query(`DELETE FROM support.agents WHERE user_id = $1`, [busy]),
-            { userId: a.adminId, role: 'admin' },
-          ),
-        ).rejects.toMatchObject({ code: '23503', constraint: 'tickets_assignee_agent_fkey' });
-      } finally {
-        await appClient.end();
-      }
+      await expect(
+        asAppRoleInA(`DELETE FROM support.agents WHERE user_id = $1`, [busy]),
+      ).rejects.toMatchObject({ code: '23503', constraint: 'tickets_assignee_agent_fkey' });
       expect(await storedTickets(admin, a.id)).toEqual(before);
       expect((await agentsOf(a.id)).map((r) => r.user_id)).toContain(busy);
     });

@@ -1,4 +1,9 @@
 import { DEFAULT_APP_ROLE, DEFAULT_TENANT_COLUMN } from '../tenancy.constants';
+import {
+  AUDIT_LOG_TABLE,
+  AUDIT_TRAIL_TENANT_COLUMN,
+  AUDIT_TRAIL_TRIGGER,
+} from '../migrations/audit.migration-helpers';
 import { foreignKeyOrder } from '../migrations/citus.migration-helpers';
 import { rowsOf, SqlExecutor } from '../migrations/sql';
 
@@ -533,16 +538,14 @@ async function readCitusCatalog(
   const triggers = rowsOf<CitusTrigger>(
     await db.query(
       `SELECT t.tgrelid::int AS oid, t.tgname AS name,
-              coalesce(t.tgname = 'tenancy_audit'
-                       AND t.tgfoid = to_regprocedure('tenancy.audit_row()')
-                       AND split_part(encode(t.tgargs, 'escape'), '\\000', 1) = $2, false) AS audit
+              coalesce(${AUDIT_TRAIL_TRIGGER} AND ${AUDIT_TRAIL_TENANT_COLUMN} = $2, false) AS audit
          FROM pg_trigger t
         WHERE t.tgrelid = ANY ($1::oid[]) AND NOT t.tgisinternal AND t.tgparentid = 0
         ORDER BY t.tgname`,
       [[...holding.keys()], column],
     ),
   );
-  const auditLog = [...tables.values()].find((t) => t.relation === AUDIT_LOG);
+  const auditLog = [...tables.values()].find((t) => t.relation === AUDIT_LOG_TABLE);
   const audited = new Set(
     triggers
       .filter((trigger) => auditTrailAccepted(trigger, holding, auditLog))
@@ -559,9 +562,6 @@ async function readCitusCatalog(
     plan: { distributed, reference, unsafeTriggerTables },
   };
 }
-
-/** The library's audit log, into which `tenancy.audit_row()` writes. */
-const AUDIT_LOG = 'tenancy.audit_log';
 
 /**
  * Whether Citus can run `trigger` once `citus.enable_unsafe_triggers` is on: the library's audit
@@ -770,9 +770,9 @@ async function citusFindings(
  * distributed table of the plan (and why not).
  */
 function auditTrailMessage(t: CitusTable, column: string, citus: CitusCatalog): string {
-  const trail = `${t.relation}: trigger tenancy_audit (the library's audit trail) writes each change into ${AUDIT_LOG}`;
+  const trail = `${t.relation}: trigger tenancy_audit (the library's audit trail) writes each change into ${AUDIT_LOG_TABLE}`;
   if (citus.holding.get(t.oid) !== 'distributed') {
-    return `${trail}, but Citus would replicate ${t.relation} as a reference table (${column} ${t.attnum === null ? 'missing' : 'nullable'}), whose trigger runs on the copy of every node and would write into the tenant's shard of ${AUDIT_LOG} on other nodes, which Citus refuses from a trigger (nor does it accept triggers on reference tables unless citus.enable_unsafe_triggers is on); take the table out of the audit trail (disableAuditTrail()) and record its changes in the application`;
+    return `${trail}, but Citus would replicate ${t.relation} as a reference table (${column} ${t.attnum === null ? 'missing' : 'nullable'}), whose trigger runs on the copy of every node and would write into the tenant's shard of ${AUDIT_LOG_TABLE} on other nodes, which Citus refuses from a trigger (nor does it accept triggers on reference tables unless citus.enable_unsafe_triggers is on); take the table out of the audit trail (disableAuditTrail()) and record its changes in the application`;
   }
   const log = citus.auditLog;
   const why =
@@ -785,5 +785,5 @@ function auditTrailMessage(t: CitusTable, column: string, citus: CitusCatalog): 
           : citus.holding.get(log.oid) === undefined
             ? 'it is ignored'
             : `Citus would replicate it as a reference table (${column} nullable)`;
-  return `${trail}, which is not distributed by ${column} in this plan (${why}), and Citus accepts that trigger (with citus.enable_unsafe_triggers on while distributing) only when each entry goes to a colocated shard of ${AUDIT_LOG} on the node the trigger runs on; check the tenancy schema too, so that ${AUDIT_LOG} is distributed by ${column} with the other tenant tables`;
+  return `${trail}, which is not distributed by ${column} in this plan (${why}), and Citus accepts that trigger (with citus.enable_unsafe_triggers on while distributing) only when each entry goes to a colocated shard of ${AUDIT_LOG_TABLE} on the node the trigger runs on; check the tenancy schema too, so that ${AUDIT_LOG_TABLE} is distributed by ${column} with the other tenant tables`;
 }

@@ -316,6 +316,18 @@ export async function dropAuditLog(db: SqlExecutor): Promise<void> {
   await db.query(`DROP FUNCTION IF EXISTS tenancy.audit_clock()`);
 }
 
+/** The table the audit trail writes into (internal: the Citus profile and helper need its name). */
+export const AUDIT_LOG_TABLE = 'tenancy.audit_log';
+
+/**
+ * SQL true for a `pg_trigger` row aliased `t` that is the audit trail {@link enableAuditTrail}
+ * attaches: `tenancy_audit` running `tenancy.audit_row()` (internal).
+ */
+export const AUDIT_TRAIL_TRIGGER = `t.tgname = 'tenancy_audit' AND t.tgfoid = to_regprocedure('tenancy.audit_row()')`;
+
+/** SQL for the tenant column an audit trail trigger `t` writes entries under: its first argument. */
+export const AUDIT_TRAIL_TENANT_COLUMN = `split_part(encode(t.tgargs, 'escape'), '\\000', 1)`;
+
 /**
  * Attaches the audit trigger to a tenant table: every INSERT, UPDATE and DELETE writes an entry to
  * `tenancy.audit_log` in the same transaction (a rolled-back write leaves no entry). The primary key

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { DEFAULT_TENANT_COLUMN } from '../tenancy.constants';
 import { TenancyConfigurationError } from '../errors/tenancy.error';
+import { AUDIT_LOG_TABLE, AUDIT_TRAIL_TRIGGER } from './audit.migration-helpers';
 import { qualifiedTable, quoteIdent, rowsOf, SqlExecutor } from './sql';
 
 /** Where the Citus helpers write the line that says what they did: Nest's `Logger` fits. */
@@ -156,9 +157,6 @@ async function foreignKeysAmong(db: SqlExecutor, tables: string[]): Promise<Fore
   );
 }
 
-/** The library's audit log, into which the audit trail's trigger writes. */
-const AUDIT_LOG = 'tenancy.audit_log';
-
 /**
  * Those of `tables` that carry the library's audit trail: trigger `tenancy_audit` running
  * `tenancy.audit_row()` (see `enableAuditTrail`).
@@ -170,7 +168,7 @@ async function auditedAmong(db: SqlExecutor, tables: string[]): Promise<string[]
          FROM pg_trigger t
          JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE t.tgrelid = ANY ($1::text[]::regclass[]) AND NOT t.tgisinternal
-          AND t.tgname = 'tenancy_audit' AND t.tgfoid = to_regprocedure('tenancy.audit_row()')
+          AND ${AUDIT_TRAIL_TRIGGER}
         ORDER BY 1`,
       [tables],
     ),
@@ -186,17 +184,17 @@ async function ensureAuditLogDistributed(
   audited: string[],
   tables: string[],
 ): Promise<void> {
-  if (!audited.length || tables.includes(AUDIT_LOG)) return;
+  if (!audited.length || tables.includes(AUDIT_LOG_TABLE)) return;
   const [row] = rowsOf<{ citus: boolean }>(
     await db.query(
       `SELECT EXISTS (SELECT 1 FROM pg_dist_partition
                        WHERE logicalrelid = to_regclass($1) AND partmethod = 'h') AS citus`,
-      [AUDIT_LOG],
+      [AUDIT_LOG_TABLE],
     ),
   );
   if (row?.citus) return;
   throw new TenancyConfigurationError(
-    `the audit trail's trigger on ${audited.join(', ')} writes each change into ${AUDIT_LOG} on the node of the row's shard, and ${AUDIT_LOG} is neither in tables nor distributed: list it in tables (it is then distributed first, the others colocated with it), or take those tables out of the audit trail (disableAuditTrail())`,
+    `the audit trail's trigger on ${audited.join(', ')} writes each change into ${AUDIT_LOG_TABLE} on the node of the row's shard, and ${AUDIT_LOG_TABLE} is neither in tables nor distributed: list it in tables (it is then distributed first, the others colocated with it), or take those tables out of the audit trail (disableAuditTrail())`,
   );
 }
 
@@ -253,8 +251,11 @@ export async function distributeTenantTables(
   let distributed = inForeignKeyOrder(o.tables, edges);
   const audited = o.tables.length ? await auditedAmong(db, o.tables) : [];
   await ensureAuditLogDistributed(db, audited, o.tables);
-  if (audited.length && o.tables.includes(AUDIT_LOG)) {
-    distributed = inForeignKeyOrder([AUDIT_LOG, ...o.tables.filter((t) => t !== AUDIT_LOG)], edges);
+  if (audited.length && o.tables.includes(AUDIT_LOG_TABLE)) {
+    distributed = inForeignKeyOrder(
+      [AUDIT_LOG_TABLE, ...o.tables.filter((t) => t !== AUDIT_LOG_TABLE)],
+      edges,
+    );
   }
   for (const { sql, parameters } of distributionStatements(
     reference,
