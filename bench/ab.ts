@@ -9,10 +9,12 @@ import { median, round } from './lib/stats';
  * once, as in `npm run bench`), and optionally against the library app of another checkout
  * (`--ref DIR`, e.g. a `git worktree` of the previous commit), alternating in rounds on small
  * generated data. For trying a library change in a few minutes; the full comparison is
- * `npm run bench`.
+ * `npm run bench`. `--with-cls` adds the baseline with nestjs-cls's middleware mounted as the
+ * library mounts it and nothing else: the share of the gap that the CLS the library is built on
+ * costs by itself.
  *
  *   npx ts-node -r tsconfig-paths/register bench/ab.ts [--rounds 6] [--seconds 3]
- *     [--path /tickets?limit=50] [--ref ../other-checkout] [--connections 16]
+ *     [--path /tickets?limit=50] [--ref ../other-checkout] [--connections 16] [--with-cls]
  */
 async function main(): Promise<void> {
   const arg = flagReader();
@@ -21,11 +23,14 @@ async function main(): Promise<void> {
   const connections = Number(arg('--connections', '16'));
   const path = arg('--path', '');
   const ref = arg('--ref', '');
+  const withCls = process.argv.includes('--with-cls');
   const { env, requests, baseline, library } = await quickSupportComparison(path);
   const pgCpu = await PgCpuMeter.open(env.server.adminUrl).catch(() => undefined);
   const apps: Record<string, AppProcess> = {};
   try {
     apps.baseline = await AppProcess.start('baseline', baseline);
+    if (withCls)
+      apps['baseline+cls'] = await AppProcess.start('baseline+cls', { ...baseline, cls: true });
     apps.library = await AppProcess.start('library', library);
     if (ref) apps.ref = await AppProcess.start('ref', library, ref);
     const names = Object.keys(apps);

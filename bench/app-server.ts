@@ -26,7 +26,8 @@ async function create(kind: AppKind, spec: AppSpec): Promise<INestApplication> {
     jwtSecret: spec.jwtSecret,
     poolSize: spec.poolSize,
   };
-  if (kind === 'baseline') return createBaselineApp({ ...common, naiveJwt: spec.naiveJwt });
+  if (kind === 'baseline')
+    return createBaselineApp({ ...common, naiveJwt: spec.naiveJwt, cls: spec.cls });
   const cfg = {
     ...common,
     pipeline: spec.pipeline,

@@ -16,6 +16,7 @@ import { median } from './lib/stats';
  *
  *   npx ts-node -r tsconfig-paths/register bench/instructions.ts [--rounds 3] [--requests 1500]
  *     [--warm-up 10000] [--path /tickets?limit=50] [--ref ../other-checkout[,../another]]
+ *     [--with-cls]   (also the baseline with nestjs-cls's middleware alone, as bench/ab.ts)
  *
  * Needs valgrind (`apt-get install valgrind`). Slow: an app under valgrind serves ~50-100
  * requests per second; a run of the defaults takes 5-10 minutes.
@@ -33,6 +34,9 @@ async function main(): Promise<void> {
   const { env, requests, baseline, library } = await quickSupportComparison(path);
   const sides: [string, AppSpec, string?][] = [
     ['baseline', baseline],
+    ...(process.argv.includes('--with-cls')
+      ? [['baseline+cls', { ...baseline, cls: true }] as [string, AppSpec]]
+      : []),
     ['library', library],
   ];
   for (const dir of ref.split(',').filter(Boolean))

@@ -7,6 +7,8 @@ import {
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { ClsModule } from 'nestjs-cls';
+import { randomUUID } from 'node:crypto';
 import { Deal } from '../../apps/sales-api/src/deals/deal.entity';
 import { Ticket } from '../../apps/support-api/src/tickets/ticket.entity';
 import { BaselineAuthGuard, BaselineJwt } from './baseline-auth.guard';
@@ -21,6 +23,12 @@ export interface BaselineConfig {
   poolSize: number;
   /** The secret string handed to passport-jwt as is (re-parsed per verify) instead of a key built once. */
   naiveJwt?: boolean;
+  /**
+   * nestjs-cls's middleware mounted as TenancyModule mounts it (a uuid request id, the request not
+   * saved) and nothing else of the library: what the CLS the library is built on costs by itself
+   * (`bench/ab.ts --with-cls`). Never in the targets' baseline.
+   */
+  cls?: boolean;
 }
 
 function messages(errors: ValidationError[]): string[] {
@@ -53,6 +61,19 @@ export async function createBaselineApp(config: BaselineConfig): Promise<INestAp
         extra: { max: config.poolSize },
       }),
       TypeOrmModule.forFeature([Ticket, Deal]),
+      ...(config.cls
+        ? [
+            ClsModule.forRoot({
+              global: true,
+              middleware: {
+                mount: true,
+                generateId: true,
+                idGenerator: randomUUID,
+                saveReq: false,
+              },
+            }),
+          ]
+        : []),
     ],
     controllers: [BaselineTicketsController, BaselineDealsController],
     providers: [{ provide: BaselineJwt, useValue: jwt }, BaselineAuthGuard],

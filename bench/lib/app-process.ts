@@ -19,6 +19,8 @@ export interface AppSpec {
   countStatements?: boolean;
   /** Baseline only: the JWT secret string re-parsed per verify instead of a key built once. */
   naiveJwt?: boolean;
+  /** Baseline only: nestjs-cls's middleware mounted as the library mounts it (see BaselineConfig). */
+  cls?: boolean;
 }
 
 export type AppCommand = { id: number } & (
