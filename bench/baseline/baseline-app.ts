@@ -8,7 +8,9 @@ import {
 import { NestFactory } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ClsModule } from 'nestjs-cls';
-import { randomUUID } from 'node:crypto';
+// The CLS-only baseline mounts exactly the library's middleware options (an internal module).
+// eslint-disable-next-line no-restricted-imports
+import { clsMiddleware } from '../../libs/tenancy/src/tenancy.module-definition';
 import { Deal } from '../../apps/sales-api/src/deals/deal.entity';
 import { Ticket } from '../../apps/support-api/src/tickets/ticket.entity';
 import { BaselineAuthGuard, BaselineJwt } from './baseline-auth.guard';
@@ -24,8 +26,8 @@ export interface BaselineConfig {
   /** The secret string handed to passport-jwt as is (re-parsed per verify) instead of a key built once. */
   naiveJwt?: boolean;
   /**
-   * nestjs-cls's middleware mounted as TenancyModule mounts it (a uuid request id, the request not
-   * saved) and nothing else of the library: what the CLS the library is built on costs by itself
+   * nestjs-cls's middleware mounted with TenancyModule's own options (`clsMiddleware()`) and
+   * nothing else of the library: what the CLS the library is built on costs by itself
    * (`bench/ab.ts --with-cls`). Never in the targets' baseline.
    */
   cls?: boolean;
@@ -61,19 +63,7 @@ export async function createBaselineApp(config: BaselineConfig): Promise<INestAp
         extra: { max: config.poolSize },
       }),
       TypeOrmModule.forFeature([Ticket, Deal]),
-      ...(config.cls
-        ? [
-            ClsModule.forRoot({
-              global: true,
-              middleware: {
-                mount: true,
-                generateId: true,
-                idGenerator: randomUUID,
-                saveReq: false,
-              },
-            }),
-          ]
-        : []),
+      ...(config.cls ? [ClsModule.forRoot({ global: true, middleware: clsMiddleware() })] : []),
     ],
     controllers: [BaselineTicketsController, BaselineDealsController],
     providers: [{ provide: BaselineJwt, useValue: jwt }, BaselineAuthGuard],

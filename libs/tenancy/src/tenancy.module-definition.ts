@@ -13,8 +13,9 @@ function requestIdOf(req: { headers?: Record<string, unknown> }): string {
 /**
  * The CLS middleware the module mounts: a request id per request; the request object is not put in
  * the store (the library never reads it). Your `cls.middleware` options are merged over these.
+ * Internal (not in the package's API); the benchmark mounts the same for its CLS-only baseline.
  */
-function clsMiddleware(own?: ClsMiddlewareOptions): ClsMiddlewareOptions {
+export function clsMiddleware(own?: ClsMiddlewareOptions): ClsMiddlewareOptions {
   return { mount: true, generateId: true, idGenerator: requestIdOf, saveReq: false, ...own };
 }
 
