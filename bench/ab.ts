@@ -1,7 +1,7 @@
 import { AppProcess } from './lib/app-process';
 import { runLoad } from './lib/load';
 import { PgCpuMeter } from './lib/pg-cpu';
-import { flagReader, quickSupportComparison, runScript } from './lib/script';
+import { extraBaselines, flagReader, quickSupportComparison, runScript } from './lib/script';
 import { median, round } from './lib/stats';
 
 /**
@@ -11,10 +11,11 @@ import { median, round } from './lib/stats';
  * generated data. For trying a library change in a few minutes; the full comparison is
  * `npm run bench`. `--with-cls` adds the baseline with nestjs-cls's middleware mounted as the
  * library mounts it and nothing else: the share of the gap that the CLS the library is built on
- * costs by itself.
+ * costs by itself; `--with-rls` adds the baseline's ticket routes under RLS by hand (a transaction
+ * with the settings per request, as the app role): what RLS costs without the library.
  *
  *   npx ts-node -r tsconfig-paths/register bench/ab.ts [--rounds 6] [--seconds 3]
- *     [--path /tickets?limit=50] [--ref ../other-checkout] [--connections 16] [--with-cls]
+ *     [--path /tickets?limit=50] [--ref ../other-checkout] [--connections 16] [--with-cls] [--with-rls]
  */
 async function main(): Promise<void> {
   const arg = flagReader();
@@ -23,14 +24,14 @@ async function main(): Promise<void> {
   const connections = Number(arg('--connections', '16'));
   const path = arg('--path', '');
   const ref = arg('--ref', '');
-  const withCls = process.argv.includes('--with-cls');
-  const { env, requests, baseline, library } = await quickSupportComparison(path);
+  const comparison = await quickSupportComparison(path);
+  const { env, requests, baseline, library } = comparison;
   const pgCpu = await PgCpuMeter.open(env.server.adminUrl).catch(() => undefined);
   const apps: Record<string, AppProcess> = {};
   try {
     apps.baseline = await AppProcess.start('baseline', baseline);
-    if (withCls)
-      apps['baseline+cls'] = await AppProcess.start('baseline+cls', { ...baseline, cls: true });
+    for (const [name, spec] of extraBaselines(comparison))
+      apps[name] = await AppProcess.start(name, spec);
     apps.library = await AppProcess.start('library', library);
     if (ref) apps.ref = await AppProcess.start('ref', library, ref);
     const names = Object.keys(apps);

@@ -27,7 +27,7 @@ async function create(kind: AppKind, spec: AppSpec): Promise<INestApplication> {
     poolSize: spec.poolSize,
   };
   if (kind === 'baseline')
-    return createBaselineApp({ ...common, naiveJwt: spec.naiveJwt, cls: spec.cls });
+    return createBaselineApp({ ...common, naiveJwt: spec.naiveJwt, cls: spec.cls, rls: spec.rls });
   const cfg = {
     ...common,
     pipeline: spec.pipeline,

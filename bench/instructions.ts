@@ -3,7 +3,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { AppProcess, AppSpec } from './lib/app-process';
 import { runLoad } from './lib/load';
-import { flagReader, quickSupportComparison, runScript } from './lib/script';
+import { extraBaselines, flagReader, quickSupportComparison, runScript } from './lib/script';
 import { median } from './lib/stats';
 
 /**
@@ -16,7 +16,7 @@ import { median } from './lib/stats';
  *
  *   npx ts-node -r tsconfig-paths/register bench/instructions.ts [--rounds 3] [--requests 1500]
  *     [--warm-up 10000] [--path /tickets?limit=50] [--ref ../other-checkout[,../another]]
- *     [--with-cls]   (also the baseline with nestjs-cls's middleware alone, as bench/ab.ts)
+ *     [--with-cls] [--with-rls]   (extra baseline sides, as in bench/ab.ts)
  *
  * Needs valgrind (`apt-get install valgrind`). Slow: an app under valgrind serves ~50-100
  * requests per second; a run of the defaults takes 5-10 minutes.
@@ -31,12 +31,11 @@ async function main(): Promise<void> {
   const outDir = resolve('.data/bench-callgrind');
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
-  const { env, requests, baseline, library } = await quickSupportComparison(path);
+  const comparison = await quickSupportComparison(path);
+  const { env, requests, baseline, library } = comparison;
   const sides: [string, AppSpec, string?][] = [
     ['baseline', baseline],
-    ...(process.argv.includes('--with-cls')
-      ? [['baseline+cls', { ...baseline, cls: true }] as [string, AppSpec]]
-      : []),
+    ...extraBaselines(comparison),
     ['library', library],
   ];
   for (const dir of ref.split(',').filter(Boolean))

@@ -15,6 +15,7 @@ import { Deal } from '../../apps/sales-api/src/deals/deal.entity';
 import { Ticket } from '../../apps/support-api/src/tickets/ticket.entity';
 import { BaselineAuthGuard, BaselineJwt } from './baseline-auth.guard';
 import { BaselineDealsController } from './baseline-deals.controller';
+import { BASELINE_RLS, BaselineQueries } from './baseline-rls';
 import { BaselineTicketsController } from './baseline-tickets.controller';
 
 /** The baseline's configuration: the same knobs as the real apps, minus pipelining. */
@@ -31,6 +32,14 @@ export interface BaselineConfig {
    * (`bench/ab.ts --with-cls`). Never in the targets' baseline.
    */
   cls?: boolean;
+  /**
+   * The ticket routes under row-level security, written by hand (BaselineQueries): `databaseUrl`
+   * is then the app role's, each route's queries run in `DataSource.transaction()` after the
+   * library's settings statement, and `GET /deals` is not mounted. What RLS with a transaction
+   * per request costs without the library (`bench/ab.ts --with-rls`). Never in the targets'
+   * baseline.
+   */
+  rls?: boolean;
 }
 
 function messages(errors: ValidationError[]): string[] {
@@ -65,8 +74,15 @@ export async function createBaselineApp(config: BaselineConfig): Promise<INestAp
       TypeOrmModule.forFeature([Ticket, Deal]),
       ...(config.cls ? [ClsModule.forRoot({ global: true, middleware: clsMiddleware() })] : []),
     ],
-    controllers: [BaselineTicketsController, BaselineDealsController],
-    providers: [{ provide: BaselineJwt, useValue: jwt }, BaselineAuthGuard],
+    controllers: config.rls
+      ? [BaselineTicketsController]
+      : [BaselineTicketsController, BaselineDealsController],
+    providers: [
+      { provide: BaselineJwt, useValue: jwt },
+      { provide: BASELINE_RLS, useValue: config.rls === true },
+      BaselineAuthGuard,
+      BaselineQueries,
+    ],
   })
   class BaselineAppModule {}
 

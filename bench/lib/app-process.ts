@@ -21,6 +21,8 @@ export interface AppSpec {
   naiveJwt?: boolean;
   /** Baseline only: nestjs-cls's middleware mounted as the library mounts it (see BaselineConfig). */
   cls?: boolean;
+  /** Baseline only: its ticket routes under RLS by hand, as the app role (see BaselineConfig). */
+  rls?: boolean;
 }
 
 export type AppCommand = { id: number } & (

@@ -57,6 +57,23 @@ export interface QuickComparison {
   library: AppSpec;
 }
 
+/**
+ * The extra sides of a quick comparison, on request, never a target's baseline: `--with-cls`, the
+ * baseline with nestjs-cls's middleware mounted as the library mounts it; `--with-rls`, the
+ * baseline's ticket routes under RLS by hand (a transaction with the settings per request, as the
+ * app role); both flags, also the two together.
+ */
+export function extraBaselines({ baseline, library }: QuickComparison): [string, AppSpec][] {
+  const cls = process.argv.includes('--with-cls');
+  const rls = process.argv.includes('--with-rls');
+  const underRls: AppSpec = { ...baseline, rls: true, databaseUrl: library.databaseUrl };
+  return [
+    ...(cls ? [['baseline+cls', { ...baseline, cls: true }] as [string, AppSpec]] : []),
+    ...(rls ? [['baseline+rls', underRls] as [string, AppSpec]] : []),
+    ...(cls && rls ? [['baseline+cls+rls', { ...underRls, cls: true }] as [string, AppSpec]] : []),
+  ];
+}
+
 /** Sets up the quick scripts' comparison of `GET path` (default `GET /tickets/:id`). */
 export async function quickSupportComparison(path: string): Promise<QuickComparison> {
   const env = await setUpEnvironment(QUICK_SIZES, false, (m) => console.log(m));
