@@ -1,14 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
+import { DEFAULT_SETTING_NAMES } from '@app/tenancy';
+// The hand-written RLS side sends exactly the library's settings statement (an internal module,
+// as bench/driver.ts takes it).
+// eslint-disable-next-line no-restricted-imports
+import { settingsStatement } from '../../libs/tenancy/src/typeorm/rls-transaction.subscriber';
 import { BaselineUser } from './baseline-auth.guard';
 
 /** Whether the baseline runs its ticket queries under RLS (BaselineConfig.rls). */
 export const BASELINE_RLS = Symbol('BASELINE_RLS');
-
-const SETTINGS =
-  'SELECT set_config($1, $2, true), set_config($3, $4, true), set_config($5, $6, true), set_config($7, $8, true)';
-const READ_ONLY = `${SETTINGS}, set_config('transaction_read_only', 'on', true)`;
 
 /**
  * How the hand-written app would run a route's queries under row-level security without the
@@ -30,17 +31,14 @@ export class BaselineQueries {
     readOnly: boolean,
     fn: (m: EntityManager) => Promise<T>,
   ): Promise<T> {
+    const [sql, parameters] = settingsStatement(
+      DEFAULT_SETTING_NAMES,
+      { ...user, requestId: randomUUID() },
+      undefined,
+      readOnly,
+    );
     return this.dataSource.transaction(async (m) => {
-      await m.query(readOnly ? READ_ONLY : SETTINGS, [
-        'app.tenant_id',
-        user.tenantId,
-        'app.user_id',
-        user.userId,
-        'app.role',
-        user.role,
-        'app.request_id',
-        randomUUID(),
-      ]);
+      await m.query(sql, parameters);
       return fn(m);
     });
   }
